@@ -1,0 +1,348 @@
+package praxis
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Endpoint paths of the current (1.3) API, relative to the base URL.
+const (
+	PathCashier           = "/cashier/cashier"
+	PathVirtualTerminal   = "/cashier/virtual-terminal"
+	PathManageTransaction = "/agent/manage-transaction"
+	PathManageWithdrawal  = "/agent/manage-withdrawal-request"
+	PathFindTransaction   = "/agent/find-transaction"
+	PathFindOrder         = "/agent/find-order"
+	PathRefund            = "/direct/refund"
+)
+
+// ContentType is what every request, response and webhook carries.
+const ContentType = "application/json; charset=utf-8"
+
+// maxResponseBytes bounds what the client reads from Praxis.
+const maxResponseBytes = 4 << 20
+
+// Outcome classifies a call so the caller knows whether, and how, it may retry.
+type Outcome int
+
+// The four outcomes of a Praxis call.
+const (
+	// OutcomeSuccess: status 0 with a verified signature.
+	OutcomeSuccess Outcome = iota
+	// OutcomeRejected: a business error (positive status). Do not retry.
+	OutcomeRejected
+	// OutcomeTransient: negative status, HTTP 5xx or 429, or a failure before
+	// the request was sent. Retry with a fresh timestamp and signature.
+	OutcomeTransient
+	// OutcomeUnknown: the request was sent but no trustworthy answer came
+	// back (timeout, broken connection, unsigned or mis-signed success). A
+	// state-changing call must be reconciled by a lookup before any retry.
+	OutcomeUnknown
+)
+
+// String names the outcome as metrics and results spell it.
+func (o Outcome) String() string {
+	switch o {
+	case OutcomeSuccess:
+		return "success"
+	case OutcomeRejected:
+		return "rejected"
+	case OutcomeTransient:
+		return "transient"
+	case OutcomeUnknown:
+		return "unknown"
+	}
+	return fmt.Sprintf("outcome(%d)", int(o))
+}
+
+// Sentinels that errors.Is matches against an *Error's outcome.
+var (
+	ErrRejected       = errors.New("praxis rejected the request")
+	ErrTransient      = errors.New("praxis call failed transiently")
+	ErrUnknownOutcome = errors.New("praxis call outcome unknown")
+	// ErrBadResponseSignature means a response carried a signature that does
+	// not verify: its content cannot be trusted.
+	ErrBadResponseSignature = errors.New("response signature does not verify")
+)
+
+// Error describes a call that did not succeed.
+type Error struct {
+	Outcome     Outcome
+	Op          string // endpoint path
+	HTTPStatus  int    // 0 when no response arrived
+	Status      int    // Praxis status when a JSON envelope arrived
+	Description string // Praxis description, or what went wrong
+	Err         error  // underlying transport or decoding error
+	// Sent is false only when the request provably never reached Praxis
+	// (refused connection, failed write): a retry cannot double an effect.
+	Sent bool
+}
+
+// Error reads like "praxis /agent/manage-transaction: rejected: status 400: Transaction not found!".
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "praxis %s: %s", e.Op, e.Outcome)
+	if e.HTTPStatus != 0 && e.HTTPStatus != http.StatusOK {
+		fmt.Fprintf(&b, ": HTTP %d", e.HTTPStatus)
+	}
+	if e.Status != 0 {
+		fmt.Fprintf(&b, ": status %d", e.Status)
+	}
+	if e.Description != "" {
+		fmt.Fprintf(&b, ": %s", e.Description)
+	}
+	if e.Err != nil {
+		fmt.Fprintf(&b, ": %v", e.Err)
+	}
+	return b.String()
+}
+
+// Unwrap exposes the transport or decoding error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is lets errors.Is(err, ErrRejected) and friends match on the outcome.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrRejected:
+		return e.Outcome == OutcomeRejected
+	case ErrTransient:
+		return e.Outcome == OutcomeTransient
+	case ErrUnknownOutcome:
+		return e.Outcome == OutcomeUnknown
+	}
+	return false
+}
+
+// Classify returns the outcome of a call's error: nil is a success, and an
+// error that is not an *Error (a bug, not a Praxis answer) counts as unknown.
+func Classify(err error) Outcome {
+	if err == nil {
+		return OutcomeSuccess
+	}
+	var pe *Error
+	if errors.As(err, &pe) {
+		return pe.Outcome
+	}
+	return OutcomeUnknown
+}
+
+// Credentials identify one merchant application. Secrets[0] signs requests;
+// every secret is accepted on responses, so a rotation needs no downtime.
+type Credentials struct {
+	MerchantID     string
+	ApplicationKey string
+	Secrets        []string
+}
+
+// ClientConfig configures a Client.
+type ClientConfig struct {
+	// BaseURL is Praxis' host, e.g. https://gw.praxisgate.com (no trailing path).
+	BaseURL string
+	// Timeout bounds one attempt; default 30 s.
+	Timeout time.Duration
+	// HTTPClient is optional; the default keeps many idle connections.
+	HTTPClient *http.Client
+	// Lists holds the signature field lists; zero means DefaultLists.
+	Lists *Lists
+	// Now is the clock used for timestamps; default time.Now.
+	Now func() time.Time
+}
+
+// Client calls the Praxis Cashier, Agent and Direct APIs. Each method makes
+// exactly one attempt, with a fresh timestamp and signature; retrying is the
+// caller's decision, guided by Classify. It knows nothing of NATS.
+type Client struct {
+	base    string
+	timeout time.Duration
+	http    *http.Client
+	lists   Lists
+	now     func() time.Time
+}
+
+// NewClient validates cfg and builds a client.
+func NewClient(cfg ClientConfig) (*Client, error) {
+	if cfg.BaseURL == "" {
+		return nil, errors.New("praxis client: base URL is empty")
+	}
+	if !strings.HasPrefix(cfg.BaseURL, "http://") && !strings.HasPrefix(cfg.BaseURL, "https://") {
+		return nil, fmt.Errorf("praxis client: base URL %q must start with https:// (or http:// for the simulator)", cfg.BaseURL)
+	}
+	c := &Client{base: strings.TrimRight(cfg.BaseURL, "/"), timeout: cfg.Timeout, http: cfg.HTTPClient, now: cfg.Now}
+	if c.timeout <= 0 {
+		c.timeout = 30 * time.Second
+	}
+	if c.http == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns = 512
+		t.MaxIdleConnsPerHost = 512
+		c.http = &http.Client{Transport: t}
+	}
+	if cfg.Lists != nil {
+		c.lists = *cfg.Lists
+	} else {
+		c.lists = DefaultLists()
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c, nil
+}
+
+func (c *Client) auth(cr Credentials) Auth {
+	return Auth{MerchantID: cr.MerchantID, ApplicationKey: cr.ApplicationKey, Version: Version, Timestamp: c.now().Unix()}
+}
+
+// CashierSession opens a cashier session or payment link (API.md §5.1–5.2).
+func (c *Client) CashierSession(ctx context.Context, cr Credentials, req SessionRequest) (*SessionResponse, error) {
+	req.Auth = c.auth(cr)
+	var out SessionResponse
+	return &out, c.call(ctx, cr, PathCashier, ListCashierRequest, ListCashierResponse, req, &out)
+}
+
+// VirtualTerminal opens an agent-assisted session; req.AgentName is required.
+func (c *Client) VirtualTerminal(ctx context.Context, cr Credentials, req SessionRequest) (*SessionResponse, error) {
+	req.Auth = c.auth(cr)
+	var out SessionResponse
+	return &out, c.call(ctx, cr, PathVirtualTerminal, ListVirtualTerminalRequest, ListVirtualTerminalResponse, req, &out)
+}
+
+// ManageTransaction captures or cancels an authorization (intent
+// IntentCaptureAuthorization or IntentCancelAuthorization).
+func (c *Client) ManageTransaction(ctx context.Context, cr Credentials, intent string, tid int64) (*TransactionResponse, error) {
+	req := ManageTransactionRequest{Auth: c.auth(cr), Intent: intent, TID: tid}
+	var out TransactionResponse
+	return &out, c.call(ctx, cr, PathManageTransaction, ListManageTransactionRequest, ListManageTransactionResponse, req, &out)
+}
+
+// ManageWithdrawal completes or cancels a withdrawal request.
+func (c *Client) ManageWithdrawal(ctx context.Context, cr Credentials, req ManageWithdrawalRequest) (*TransactionResponse, error) {
+	req.Auth = c.auth(cr)
+	var out TransactionResponse
+	return &out, c.call(ctx, cr, PathManageWithdrawal, ListManageWithdrawalRequest, ListManageWithdrawalResponse, req, &out)
+}
+
+// FindTransaction reads a transaction's current state.
+func (c *Client) FindTransaction(ctx context.Context, cr Credentials, tid int64) (*TransactionResponse, error) {
+	req := FindTransactionRequest{Auth: c.auth(cr), TID: tid}
+	var out TransactionResponse
+	return &out, c.call(ctx, cr, PathFindTransaction, ListFindTransactionRequest, ListFindTransactionResponse, req, &out)
+}
+
+// FindOrder reads a cashier session's state by the merchant's order id.
+func (c *Client) FindOrder(ctx context.Context, cr Credentials, orderID string) (*TransactionResponse, error) {
+	req := FindOrderRequest{Auth: c.auth(cr), OrderID: orderID}
+	var out TransactionResponse
+	return &out, c.call(ctx, cr, PathFindOrder, ListFindOrderRequest, ListFindOrderResponse, req, &out)
+}
+
+// Refund refunds (part of) an approved deposit through the Direct API.
+func (c *Client) Refund(ctx context.Context, cr Credentials, req RefundRequest) (*TransactionResponse, error) {
+	req.Auth = c.auth(cr)
+	req.TransactionType = TypeRefund
+	var out TransactionResponse
+	return &out, c.call(ctx, cr, PathRefund, ListRefundRequest, ListRefundResponse, req, &out)
+}
+
+// call marshals req once, signs those exact bytes, sends them, and verifies
+// and classifies the answer. out is filled only on success.
+func (c *Client) call(ctx context.Context, cr Credentials, path string, reqList, respList ListName, req any, out rawKeeper) error {
+	var wrote atomic.Bool
+	fail := func(o Outcome, httpStatus, status int, desc string, err error) error {
+		return &Error{Outcome: o, Op: path, HTTPStatus: httpStatus, Status: status, Description: desc, Err: err, Sent: wrote.Load()}
+	}
+	if len(cr.Secrets) == 0 || cr.Secrets[0] == "" {
+		return fail(OutcomeRejected, 0, 0, "no merchant secret configured", nil)
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return fail(OutcomeRejected, 0, 0, "encode request", err)
+	}
+	sig, err := c.lists.Get(reqList).Sign(body, cr.Secrets[0])
+	if err != nil {
+		return fail(OutcomeRejected, 0, 0, "sign request", err)
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil {
+				wrote.Store(true)
+			}
+		},
+	})
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return fail(OutcomeRejected, 0, 0, "build request", err)
+	}
+	hreq.Header.Set("Content-Type", ContentType)
+	hreq.Header.Set(HeaderSignature, sig.String())
+
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		if wrote.Load() {
+			return fail(OutcomeUnknown, 0, 0, "no answer after the request was sent", err)
+		}
+		return fail(OutcomeTransient, 0, 0, "request not sent", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		return fail(OutcomeUnknown, resp.StatusCode, 0, "response cut off", err)
+	}
+	if len(raw) > maxResponseBytes {
+		return fail(OutcomeUnknown, resp.StatusCode, 0, "response larger than 4 MiB", nil)
+	}
+
+	var env Envelope
+	envErr := json.Unmarshal(raw, &env)
+	switch {
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		return fail(OutcomeTransient, resp.StatusCode, env.Status, env.Description, nil)
+	case envErr != nil && resp.StatusCode == http.StatusOK:
+		return fail(OutcomeUnknown, resp.StatusCode, 0, "response is not a Praxis JSON envelope", envErr)
+	case envErr != nil:
+		return fail(OutcomeRejected, resp.StatusCode, 0, http.StatusText(resp.StatusCode), envErr)
+	}
+
+	header := resp.Header.Get(HeaderSignature)
+	if header == "" {
+		// Basic error responses carry no signature (SIGNATURE.md §1); an
+		// unsigned success is never trusted.
+		switch {
+		case env.Status > 0:
+			return fail(OutcomeRejected, resp.StatusCode, env.Status, env.Description, nil)
+		case env.Status < 0:
+			return fail(OutcomeTransient, resp.StatusCode, env.Status, env.Description, nil)
+		case resp.StatusCode != http.StatusOK:
+			return fail(OutcomeRejected, resp.StatusCode, 0, http.StatusText(resp.StatusCode), nil)
+		default:
+			return fail(OutcomeUnknown, resp.StatusCode, 0, "unsigned response claims success", ErrSignatureMissing)
+		}
+	}
+	if err := c.lists.Get(respList).Verify(raw, header, cr.Secrets...); err != nil {
+		return fail(OutcomeUnknown, resp.StatusCode, env.Status, env.Description, fmt.Errorf("%w: %w", ErrBadResponseSignature, err))
+	}
+	switch {
+	case env.Status > 0:
+		return fail(OutcomeRejected, resp.StatusCode, env.Status, env.Description, nil)
+	case env.Status < 0:
+		return fail(OutcomeTransient, resp.StatusCode, env.Status, env.Description, nil)
+	case resp.StatusCode != http.StatusOK:
+		return fail(OutcomeRejected, resp.StatusCode, 0, http.StatusText(resp.StatusCode), nil)
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fail(OutcomeUnknown, resp.StatusCode, 0, "signed success response does not decode", err)
+	}
+	out.setRaw(raw)
+	return nil
+}

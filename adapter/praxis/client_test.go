@@ -1,0 +1,142 @@
+package praxis
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const testSecret = "s3cret"
+
+var testCreds = Credentials{MerchantID: "m1", ApplicationKey: "app1", Secrets: []string{testSecret}}
+
+// signedReply writes body with a valid response signature for list.
+func signedReply(t *testing.T, w http.ResponseWriter, list ListName, body string) {
+	sig, err := DefaultLists().Get(list).Sign([]byte(body), testSecret)
+	require.NoError(t, err)
+	w.Header().Set(HeaderSignature, sig.String())
+	_, _ = io.WriteString(w, body)
+}
+
+func TestClientClassifiesOutcomes(t *testing.T) {
+	okBody := `{"status":0,"description":"Ok","transaction":{"tid":7,"transaction_status":"approved","processed_currency":"EUR","processed_amount":100},"version":"1.3","timestamp":1}`
+	tests := []struct {
+		name     string
+		handler  func(t *testing.T, w http.ResponseWriter)
+		outcome  Outcome
+		status   int
+		sent     bool
+		wantDesc string
+	}{
+		{"signed success", func(t *testing.T, w http.ResponseWriter) {
+			signedReply(t, w, ListManageTransactionResponse, okBody)
+		}, OutcomeSuccess, 0, true, ""},
+		{"unsigned success is never trusted", func(t *testing.T, w http.ResponseWriter) {
+			_, _ = io.WriteString(w, okBody)
+		}, OutcomeUnknown, 0, true, "unsigned response claims success"},
+		{"mis-signed success", func(t *testing.T, w http.ResponseWriter) {
+			w.Header().Set(HeaderSignature, "00")
+			_, _ = io.WriteString(w, okBody)
+		}, OutcomeUnknown, 0, true, ""},
+		{"basic error 401 unsigned", func(t *testing.T, w http.ResponseWriter) {
+			_, _ = io.WriteString(w, `{"status":401,"description":"Account not found","version":"1.3","timestamp":1}`)
+		}, OutcomeRejected, 401, true, "Account not found"},
+		{"negative status", func(t *testing.T, w http.ResponseWriter) {
+			_, _ = io.WriteString(w, `{"status":-1,"description":"Internal error","version":"1.3","timestamp":1}`)
+		}, OutcomeTransient, -1, true, "Internal error"},
+		{"HTTP 503", func(t *testing.T, w http.ResponseWriter) {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}, OutcomeTransient, 0, true, ""},
+		{"HTTP 403 IP not whitelisted", func(t *testing.T, w http.ResponseWriter) {
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = io.WriteString(w, "IP address not whitelisted")
+		}, OutcomeRejected, 0, true, "Forbidden"},
+		{"garbage 200", func(t *testing.T, w http.ResponseWriter) {
+			_, _ = io.WriteString(w, "<html>")
+		}, OutcomeUnknown, 0, true, "not a Praxis JSON envelope"},
+		{"timeout after sending", func(t *testing.T, w http.ResponseWriter) {
+			time.Sleep(300 * time.Millisecond)
+		}, OutcomeUnknown, 0, true, "no answer after the request was sent"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				// Every request arrives signed under the request list.
+				assert.NoError(t, DefaultLists().Get(ListManageTransactionRequest).Verify(body, r.Header.Get(HeaderSignature), testSecret))
+				assert.Equal(t, ContentType, r.Header.Get("Content-Type"))
+				tc.handler(t, w)
+			}))
+			defer srv.Close()
+			c, err := NewClient(ClientConfig{BaseURL: srv.URL, Timeout: 100 * time.Millisecond})
+			require.NoError(t, err)
+			resp, err := c.ManageTransaction(t.Context(), testCreds, IntentCaptureAuthorization, 7)
+			assert.Equal(t, tc.outcome, Classify(err), "err: %v", err)
+			if tc.outcome == OutcomeSuccess {
+				require.NoError(t, err)
+				assert.Equal(t, int64(7), resp.Transaction.TID)
+				assert.NotEmpty(t, resp.Raw)
+				return
+			}
+			var pe *Error
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, tc.status, pe.Status)
+			assert.Equal(t, tc.sent, pe.Sent)
+			assert.Contains(t, pe.Error(), tc.wantDesc)
+		})
+	}
+}
+
+func TestClientConnectionRefusedIsTransientAndUnsent(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	c, err := NewClient(ClientConfig{BaseURL: url, Timeout: time.Second})
+	require.NoError(t, err)
+	_, err = c.FindTransaction(t.Context(), testCreds, 1)
+	assert.ErrorIs(t, err, ErrTransient)
+	var pe *Error
+	require.ErrorAs(t, err, &pe)
+	assert.False(t, pe.Sent, "a refused connection never reached Praxis")
+}
+
+func TestClientFreshTimestampPerAttemptAndRotation(t *testing.T) {
+	var seen []int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req FindOrderRequest
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&req))
+		seen = append(seen, req.Timestamp)
+		assert.Equal(t, FlexString(Version), req.Version)
+		// Praxis signs with the new secret; the client still holds both.
+		body := `{"status":0,"description":"Ok","customer":{"customer_token":"ct"},"transaction":{"tid":9,"transaction_status":"approved"},"version":"1.3","timestamp":2}`
+		sig, _ := DefaultLists().Get(ListFindOrderResponse).Sign([]byte(body), "new-secret")
+		w.Header().Set(HeaderSignature, sig.String())
+		_, _ = io.WriteString(w, body)
+	}))
+	defer srv.Close()
+	var clock atomic.Int64
+	clock.Store(1_700_000_000)
+	c, err := NewClient(ClientConfig{BaseURL: srv.URL, Now: func() time.Time { return time.Unix(clock.Add(5), 0) }})
+	require.NoError(t, err)
+	creds := Credentials{MerchantID: "m", ApplicationKey: "a", Secrets: []string{"old-secret", "new-secret"}}
+	for i := 0; i < 2; i++ {
+		resp, err := c.FindOrder(t.Context(), creds, "o-1")
+		require.NoError(t, err)
+		assert.Equal(t, int64(9), resp.Transaction.TID)
+	}
+	assert.Equal(t, []int64{1_700_000_005, 1_700_000_010}, seen)
+}
+
+func TestNewClientValidates(t *testing.T) {
+	_, err := NewClient(ClientConfig{})
+	assert.ErrorContains(t, err, "base URL is empty")
+	_, err = NewClient(ClientConfig{BaseURL: "gw.praxisgate.com"})
+	assert.ErrorContains(t, err, "must start with https://")
+}

@@ -1,0 +1,127 @@
+package praxis
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+)
+
+// Extra keeps the fields of a Praxis object that our structs do not name, so
+// a field Praxis adds tomorrow survives decoding and re-encoding.
+type Extra map[string]json.RawMessage
+
+// FlexString accepts a JSON string or number and keeps its text. Praxis
+// documents some fields as strings but its own examples print them as
+// numbers (conversion_rate, phone, the subscription webhook's version).
+type FlexString string
+
+// UnmarshalJSON accepts a string, a number (kept as its token text) or null.
+func (f *FlexString) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0:
+		return fmt.Errorf("empty value")
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = FlexString(s)
+	case string(b) == "null":
+		*f = ""
+	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
+		var n json.Number
+		if err := json.Unmarshal(b, &n); err != nil {
+			return err
+		}
+		*f = FlexString(n)
+	default:
+		return fmt.Errorf("want a string or a number, got %s", b)
+	}
+	return nil
+}
+
+// unmarshalKeep decodes b into v (a method-free alias of the real type) and
+// collects the keys that v's json tags do not name into extra.
+func unmarshalKeep(b []byte, v any, extra *Extra) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return err
+	}
+	known := jsonKeys(reflect.TypeOf(v).Elem())
+	*extra = nil
+	for k, raw := range all {
+		if _, ok := known[k]; ok {
+			continue
+		}
+		if *extra == nil {
+			*extra = make(Extra)
+		}
+		(*extra)[k] = raw
+	}
+	return nil
+}
+
+// marshalKeep encodes v and appends the extra keys (sorted, for stable
+// output) that v does not already carry.
+func marshalKeep(v any, extra Extra) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || len(extra) == 0 {
+		return b, err
+	}
+	known := jsonKeys(reflect.TypeOf(v))
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		if _, ok := known[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	if len(keys) == 0 {
+		return b, nil
+	}
+	var out bytes.Buffer
+	out.Write(b[:len(b)-1]) // drop the closing brace
+	first := len(b) == 2    // "{}"
+	for _, k := range keys {
+		if !first {
+			out.WriteByte(',')
+		}
+		first = false
+		kb, _ := json.Marshal(k)
+		out.Write(kb)
+		out.WriteByte(':')
+		out.Write(extra[k])
+	}
+	out.WriteByte('}')
+	return out.Bytes(), nil
+}
+
+func jsonKeys(t reflect.Type) map[string]struct{} {
+	keys := make(map[string]struct{}, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			for k := range jsonKeys(f.Type) {
+				keys[k] = struct{}{}
+			}
+			continue
+		}
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		keys[name] = struct{}{}
+	}
+	return keys
+}

@@ -1,0 +1,48 @@
+# praxis-adapter: the two commands a newcomer needs are `make run` and `make test`.
+GO       ?= go
+PKGS     ?= ./...
+FUZZTIME ?= 30s
+STATICCHECK_VERSION ?= v0.8.2
+# package:FuzzTarget pairs run by `make fuzz`; their seed corpora run in `make test`.
+FUZZ_TARGETS = \
+	./adapter/praxis:FuzzExtract \
+	./adapter/praxis:FuzzVerify
+
+.PHONY: all build run test test-short bench lint fuzz clean
+
+all: lint test
+
+build:
+	$(GO) build -o bin/praxis-adapter ./cmd/praxis-adapter
+
+## run: one process with embedded NATS, the embedded store, ingress, worker and the simulator.
+run:
+	$(GO) run ./cmd/praxis-adapter run
+
+## test: every test with the race detector (Redis tests need REDIS_URL, default redis://127.0.0.1:6379).
+test:
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+test-short:
+	$(GO) test -count=1 -short $(PKGS)
+
+## bench: micro-benchmarks, then the load harness; prints tables.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## lint: go vet, gofmt, and staticcheck (fetched from the Go module proxy).
+lint:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
+
+## fuzz: each fuzz target for FUZZTIME (default 30s).
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
+	done
+
+clean:
+	rm -rf bin data

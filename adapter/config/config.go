@@ -1,0 +1,552 @@
+// Package config is the adapter's one configuration struct: loaded from a
+// YAML file, overridden by environment variables (each field's `env` tag),
+// and validated at start with messages that name the field and the fix.
+// Secrets never come from the YAML: only from environment variables or
+// files named in it (decoding is strict, so a `secret:` key is refused).
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/adapter/processor"
+	"github.com/praxis-adapter/praxis-adapter/subjects"
+)
+
+// Config is everything every role reads. Zero values take documented
+// defaults (see Defaults and the example file deploy/config.example.yaml).
+type Config struct {
+	// LogLevel is trace, debug, info, warn or error.
+	LogLevel string `yaml:"log_level" env:"PRAXIS_LOG_LEVEL"`
+	// LogFormat is json (default) or console.
+	LogFormat string `yaml:"log_format" env:"PRAXIS_LOG_FORMAT"`
+	// ShutdownTimeout bounds a graceful stop after SIGTERM.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"PRAXIS_SHUTDOWN_TIMEOUT"`
+
+	NATS      NATS      `yaml:"nats"`
+	Redis     Redis     `yaml:"redis"`
+	Praxis    Praxis    `yaml:"praxis"`
+	Ingress   Ingress   `yaml:"ingress"`
+	Worker    Worker    `yaml:"worker"`
+	Ledger    Ledger    `yaml:"ledger"`
+	Telemetry Telemetry `yaml:"telemetry"`
+	Simulator Simulator `yaml:"simulator"`
+
+	// Applications are the merchant applications (Praxis application keys)
+	// this adapter serves; at least one is required.
+	Applications []Application `yaml:"applications"`
+}
+
+// NATS says where the bus is.
+type NATS struct {
+	// URL of the NATS cluster; empty runs an embedded server (single-process mode).
+	URL string `yaml:"url" env:"NATS_URL"`
+	// CredsFile is a NATS credentials file for the connection (optional).
+	CredsFile string `yaml:"creds_file" env:"NATS_CREDS"`
+	// Embedded configures the embedded server used when URL is empty.
+	Embedded EmbeddedNATS `yaml:"embedded"`
+	// Streams sizes the JetStream streams.
+	Streams subjects.StreamsConfig `yaml:"streams"`
+}
+
+// EmbeddedNATS configures the in-process NATS server.
+type EmbeddedNATS struct {
+	// Listen is host:port for clients (the nats CLI, our CLI). Port 0 picks one.
+	Listen string `yaml:"listen" env:"PRAXIS_EMBEDDED_NATS_LISTEN"`
+	// StoreDir holds JetStream data; created on demand.
+	StoreDir string `yaml:"store_dir" env:"PRAXIS_EMBEDDED_NATS_DIR"`
+}
+
+// Redis holds idempotency records and lifecycle state for many replicas.
+type Redis struct {
+	// URL like redis://host:6379/0; empty uses the embedded store (a
+	// JetStream key-value bucket), which suits one process only.
+	URL string `yaml:"url" env:"REDIS_URL"`
+	// KeyPrefix namespaces every key.
+	KeyPrefix string `yaml:"key_prefix" env:"PRAXIS_REDIS_PREFIX"`
+}
+
+// Praxis says how to reach Praxis.
+type Praxis struct {
+	// BaseURL of the gateway, e.g. https://gw.praxisgate.com. Empty in
+	// `run` starts the built-in simulator and uses it instead.
+	BaseURL string `yaml:"base_url" env:"PRAXIS_BASE_URL"`
+	// Timeout bounds one HTTP attempt.
+	Timeout time.Duration `yaml:"timeout" env:"PRAXIS_TIMEOUT"`
+	// SignatureFields overrides signature field lists by name (the
+	// UNCONFIRMED ones especially); see `praxis-adapter verify -lists`.
+	SignatureFields map[string][]string `yaml:"signature_fields"`
+	// Currencies overrides minor-unit factors, e.g. {KWD: 1000}.
+	Currencies map[string]int64 `yaml:"currencies"`
+}
+
+// Ingress configures the HTTP side that Praxis calls.
+type Ingress struct {
+	// Listen is the HTTP address (also serves /metrics, /healthz, /readyz).
+	Listen string `yaml:"listen" env:"PRAXIS_INGRESS_LISTEN"`
+	// PublicURL is how Praxis reaches this ingress; the worker builds
+	// notification_url and validation_url from it when a command gives none.
+	PublicURL string `yaml:"public_url" env:"PRAXIS_PUBLIC_URL"`
+	// MaxBodyBytes refuses larger webhook bodies (default 1 MiB).
+	MaxBodyBytes int64 `yaml:"max_body_bytes" env:"PRAXIS_MAX_BODY_BYTES"`
+	// PublishTimeout is how long to wait for the JetStream PubAck before
+	// answering Praxis status -1 (default 2s).
+	PublishTimeout time.Duration `yaml:"publish_timeout" env:"PRAXIS_PUBLISH_TIMEOUT"`
+	// RequestTimeout is the CRM's deadline for validation and customer sync
+	// (default 3s, below Praxis' own timeout).
+	RequestTimeout time.Duration `yaml:"request_timeout" env:"PRAXIS_REQUEST_TIMEOUT"`
+	// ClaimTTL is how long a notification's dedup key stays "processing"
+	// (default 10s); it must be shorter than the stream's duplicate window.
+	ClaimTTL time.Duration `yaml:"claim_ttl"`
+	// DoneTTL is how long a handled notification is remembered (default 72h).
+	DoneTTL time.Duration `yaml:"done_ttl"`
+	// ReplySignatureHeaders names the headers carrying our reply's
+	// signature. UNCONFIRMED: Praxis documents GT-Authentication; a
+	// third-party guide names external-request-signature. Default
+	// [GT-Authentication]; list both to send both.
+	ReplySignatureHeaders []string `yaml:"reply_signature_headers"`
+	// MaxTimestampAge refuses webhooks older than this (0 = off, the
+	// default): whether Praxis' resends carry a fresh timestamp is
+	// UNCONFIRMED, and a resent notification must never be refused forever.
+	MaxTimestampAge time.Duration `yaml:"max_timestamp_age"`
+	// ValidationDefault answers a validation callback when the CRM does not
+	// answer in time (default: approve).
+	ValidationDefault DefaultAnswer `yaml:"validation_default"`
+}
+
+// DefaultAnswer is a configured reply used when the CRM is silent.
+type DefaultAnswer struct {
+	// Approve answers status 0; otherwise Status (positive) and Description.
+	Approve     *bool  `yaml:"approve"`
+	Status      int    `yaml:"status"`
+	Description string `yaml:"description"`
+}
+
+// Worker configures command consumption.
+type Worker struct {
+	// MaxInFlight bounds concurrent commands per worker process.
+	MaxInFlight int `yaml:"max_in_flight" env:"PRAXIS_WORKER_MAX_IN_FLIGHT"`
+	// AckWait is the consumer's redelivery timer; in-progress acks extend it.
+	AckWait time.Duration `yaml:"ack_wait"`
+	// MaxDeliver bounds deliveries of one command message.
+	MaxDeliver int `yaml:"max_deliver"`
+	// MaxAttempts bounds Praxis calls for one command (transient retries).
+	MaxAttempts int `yaml:"max_attempts"`
+	// RetryBase and RetryMax shape the exponential backoff with jitter.
+	RetryBase time.Duration `yaml:"retry_base"`
+	RetryMax  time.Duration `yaml:"retry_max"`
+	// ClaimTTL is how long a command stays claimed while its Praxis call
+	// runs; it must exceed praxis.timeout.
+	ClaimTTL time.Duration `yaml:"claim_ttl"`
+	// ResultTTL keeps each command's result for re-deliveries and replays.
+	ResultTTL time.Duration `yaml:"result_ttl"`
+	// DrainTimeout bounds finishing in-flight commands on SIGTERM.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+}
+
+// Ledger configures the lifecycle tracker.
+type Ledger struct {
+	// Disabled turns the lifecycle tracker off in this process.
+	Disabled bool `yaml:"disabled" env:"PRAXIS_LEDGER_DISABLED"`
+	// Processors maps Praxis payment_processor/gateway names to the
+	// platform's names, first match wins.
+	Processors []ProcessorRule `yaml:"processors"`
+}
+
+// ProcessorRule maps one processor name or pattern. Pattern may contain
+// `<1-99>` for a numbered account suffix, e.g. `WireCard<1-99>`.
+type ProcessorRule struct {
+	Match string `yaml:"match"`
+	Name  string `yaml:"name"`
+}
+
+// Telemetry configures metrics and traces.
+type Telemetry struct {
+	// OTLPEndpoint sends traces over OTLP/HTTP (e.g. http://collector:4318);
+	// empty keeps traces in-process only.
+	OTLPEndpoint string `yaml:"otlp_endpoint" env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
+	// ServiceName is the OpenTelemetry service name.
+	ServiceName string `yaml:"service_name" env:"OTEL_SERVICE_NAME"`
+}
+
+// Simulator configures the built-in Praxis simulator used by `run` when no
+// Praxis base URL is set.
+type Simulator struct {
+	// Listen is the simulator's HTTP address.
+	Listen string `yaml:"listen" env:"PRAXIS_SIM_LISTEN"`
+	// ResendDelay is how long the simulator waits before resending a
+	// notification that was not acknowledged (Praxis: about 5 minutes).
+	ResendDelay time.Duration `yaml:"resend_delay" env:"PRAXIS_SIM_RESEND_DELAY"`
+}
+
+// Application is one Praxis application (a website and base currency).
+type Application struct {
+	// Name is the <app> subject token; default: the normalised application key.
+	Name string `yaml:"name"`
+	// MerchantID and ApplicationKey are issued by Praxis.
+	MerchantID     string `yaml:"merchant_id"`
+	ApplicationKey string `yaml:"application_key"`
+	// SecretEnv / SecretFile name where the merchant secret is; the
+	// Previous* pair holds the old secret during a rotation.
+	SecretEnv          string `yaml:"secret_env"`
+	SecretFile         string `yaml:"secret_file"`
+	PreviousSecretEnv  string `yaml:"previous_secret_env"`
+	PreviousSecretFile string `yaml:"previous_secret_file"`
+	// PayoutDebitOn is "payout debited upon event": requested, authorized
+	// or in_progress (default, Praxis' recommendation).
+	PayoutDebitOn string `yaml:"payout_debit_on"`
+	// Frontends route commands that name a website and currency instead of
+	// an application (LEGACY_PLATFORM.md §2: one front end per pair).
+	Frontends []Frontend `yaml:"frontends"`
+	// Locale is the default cashier locale (default en-GB).
+	Locale string `yaml:"locale"`
+	// ReturnURL is the default browser return URL for sessions.
+	ReturnURL string `yaml:"return_url"`
+	// RateLimit bounds Praxis calls per second for this application
+	// (0 = unlimited); Burst is the token bucket's size.
+	RateLimit float64 `yaml:"rate_limit"`
+	Burst     int     `yaml:"burst"`
+
+	// Secrets is resolved at load: the current secret first, then the
+	// previous one. Never printed.
+	Secrets []string `yaml:"-"`
+}
+
+// Frontend is one (website, currency) pair served by an application.
+type Frontend struct {
+	Website  string `yaml:"website"`
+	Currency string `yaml:"currency"`
+}
+
+// Payout debit stages ("payout debited upon event", LEGACY_PLATFORM.md §4.3).
+const (
+	DebitOnRequested  = "requested"
+	DebitOnAuthorized = "authorized"
+	DebitOnInProgress = "in_progress"
+)
+
+// Credentials returns what the Praxis client needs for this application.
+func (a Application) Credentials() praxis.Credentials {
+	return praxis.Credentials{MerchantID: a.MerchantID, ApplicationKey: a.ApplicationKey, Secrets: a.Secrets}
+}
+
+// Load reads path (empty: no file, defaults and environment only), applies
+// environment overrides from getenv, resolves secrets, fills defaults and
+// validates. Every error names the field.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	var c Config
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if err := Parse(raw, &c); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&c, getenv); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c.SetDefaults()
+	if err := c.validate(c.resolveSecrets(getenv)); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return &c, nil
+}
+
+// Parse decodes YAML strictly: an unknown key is an error, which is how a
+// secret pasted into the file is caught.
+func Parse(raw []byte, c *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty file
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "field secret ") || strings.Contains(msg, "field previous_secret ") {
+			return fmt.Errorf("%w (secrets are never read from the YAML: set secret_env or secret_file)", err)
+		}
+		return err
+	}
+	return nil
+}
+
+// SetDefaults fills every zero field with its documented default.
+func (c *Config) SetDefaults() {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	defDur := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.LogLevel, "info")
+	def(&c.LogFormat, "json")
+	defDur(&c.ShutdownTimeout, 25*time.Second)
+	def(&c.NATS.Embedded.Listen, "127.0.0.1:14222")
+	def(&c.NATS.Embedded.StoreDir, "data/nats")
+	c.NATS.Streams = c.NATS.Streams.WithDefaults()
+	def(&c.Redis.KeyPrefix, "praxis:")
+	defDur(&c.Praxis.Timeout, 30*time.Second)
+
+	def(&c.Ingress.Listen, "127.0.0.1:8480")
+	if c.Ingress.MaxBodyBytes == 0 {
+		c.Ingress.MaxBodyBytes = 1 << 20
+	}
+	defDur(&c.Ingress.PublishTimeout, 2*time.Second)
+	defDur(&c.Ingress.RequestTimeout, 3*time.Second)
+	defDur(&c.Ingress.ClaimTTL, 10*time.Second)
+	defDur(&c.Ingress.DoneTTL, 72*time.Hour)
+	if len(c.Ingress.ReplySignatureHeaders) == 0 {
+		c.Ingress.ReplySignatureHeaders = []string{praxis.HeaderSignature}
+	}
+	if c.Ingress.ValidationDefault.Approve == nil && c.Ingress.ValidationDefault.Status == 0 {
+		yes := true
+		c.Ingress.ValidationDefault.Approve = &yes
+	}
+	def(&c.Ingress.ValidationDefault.Description, "Ok")
+
+	if c.Worker.MaxInFlight == 0 {
+		c.Worker.MaxInFlight = 64
+	}
+	defDur(&c.Worker.AckWait, 30*time.Second)
+	if c.Worker.MaxDeliver == 0 {
+		c.Worker.MaxDeliver = 20
+	}
+	if c.Worker.MaxAttempts == 0 {
+		c.Worker.MaxAttempts = 5
+	}
+	defDur(&c.Worker.RetryBase, 500*time.Millisecond)
+	defDur(&c.Worker.RetryMax, 30*time.Second)
+	defDur(&c.Worker.ClaimTTL, c.Praxis.Timeout+30*time.Second)
+	defDur(&c.Worker.ResultTTL, 7*24*time.Hour)
+	defDur(&c.Worker.DrainTimeout, 20*time.Second)
+
+	def(&c.Telemetry.ServiceName, "praxis-adapter")
+	def(&c.Simulator.Listen, "127.0.0.1:8490")
+	defDur(&c.Simulator.ResendDelay, 5*time.Minute)
+
+	for i := range c.Applications {
+		a := &c.Applications[i]
+		def(&a.Name, subjects.AppName(a.ApplicationKey))
+		def(&a.PayoutDebitOn, DebitOnInProgress)
+		def(&a.Locale, "en-GB")
+		if a.RateLimit > 0 && a.Burst == 0 {
+			a.Burst = max(1, int(a.RateLimit))
+		}
+	}
+}
+
+// resolveSecrets reads each application's secrets and returns the problems
+// found, which validation reports together with the others.
+func (c *Config) resolveSecrets(getenv func(string) string) []string {
+	var problems []string
+	for i := range c.Applications {
+		a := &c.Applications[i]
+		field := fmt.Sprintf("applications[%d]", i)
+		a.Secrets = nil
+		cur, err := readSecret(field, "secret_env", a.SecretEnv, "secret_file", a.SecretFile, getenv, true)
+		if err != nil {
+			problems = append(problems, err.Error())
+		} else if cur != "" {
+			a.Secrets = append(a.Secrets, cur)
+		}
+		// The previous secret is optional: once a rotation is over its
+		// variable may be unset without touching the YAML.
+		prev, err := readSecret(field, "previous_secret_env", a.PreviousSecretEnv, "previous_secret_file", a.PreviousSecretFile, getenv, false)
+		if err != nil {
+			problems = append(problems, err.Error())
+		} else if prev != "" && prev != cur {
+			a.Secrets = append(a.Secrets, prev)
+		}
+	}
+	return problems
+}
+
+func readSecret(field, envKey, envName, fileKey, fileName string, getenv func(string) string, required bool) (string, error) {
+	switch {
+	case envName != "" && fileName != "":
+		return "", fmt.Errorf("%s: set %s or %s, not both", field, envKey, fileKey)
+	case envName != "":
+		v := getenv(envName)
+		if v == "" && required {
+			return "", fmt.Errorf("%s.%s: environment variable %s is empty or unset; export it with the merchant secret", field, envKey, envName)
+		}
+		return v, nil
+	case fileName != "":
+		raw, err := os.ReadFile(fileName)
+		if err != nil {
+			if !required && errors.Is(err, os.ErrNotExist) {
+				return "", nil
+			}
+			return "", fmt.Errorf("%s.%s: %w", field, fileKey, err)
+		}
+		v := strings.TrimSpace(string(raw))
+		if v == "" && required {
+			return "", fmt.Errorf("%s.%s: %s is empty", field, fileKey, fileName)
+		}
+		return v, nil
+	}
+	return "", nil
+}
+
+var appNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// Validate reports every unusable setting at once, one per line, each
+// naming its field and what to do about it.
+func (c *Config) Validate() error { return c.validate(nil) }
+
+func (c *Config) validate(problems []string) error {
+	errs := append([]string(nil), problems...)
+	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+
+	switch c.LogLevel {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		add("log_level: %q is not one of trace, debug, info, warn, error", c.LogLevel)
+	}
+	if c.LogFormat != "json" && c.LogFormat != "console" {
+		add("log_format: %q is not json or console", c.LogFormat)
+	}
+	if err := c.NATS.Streams.Validate(); err != nil {
+		add("%v", err)
+	}
+	if _, err := praxis.NewLists(c.Praxis.SignatureFields); err != nil {
+		add("praxis.%v", err)
+	}
+	if _, err := praxis.NewCurrencies(c.Praxis.Currencies); err != nil {
+		add("praxis.%v", err)
+	}
+	if c.Praxis.BaseURL != "" && !strings.HasPrefix(c.Praxis.BaseURL, "https://") && !strings.HasPrefix(c.Praxis.BaseURL, "http://") {
+		add("praxis.base_url: %q must start with https:// (e.g. https://gw.praxisgate.com)", c.Praxis.BaseURL)
+	}
+	if c.Ingress.MaxBodyBytes < 1024 {
+		add("ingress.max_body_bytes: %d is too small for a Praxis notification (default 1048576)", c.Ingress.MaxBodyBytes)
+	}
+	if c.Ingress.ClaimTTL >= c.NATS.Streams.DuplicateWindow {
+		add("ingress.claim_ttl: %v must be shorter than nats.streams.duplicate_window (%v), so a crash between claim and publish is absorbed by the stream", c.Ingress.ClaimTTL, c.NATS.Streams.DuplicateWindow)
+	}
+	if c.Ingress.PublicURL != "" && !strings.HasPrefix(c.Ingress.PublicURL, "http") {
+		add("ingress.public_url: %q must be an http(s) URL that Praxis can reach", c.Ingress.PublicURL)
+	}
+	for i, h := range c.Ingress.ReplySignatureHeaders {
+		if h == "" || strings.ContainsAny(h, " :\r\n") {
+			add("ingress.reply_signature_headers[%d]: %q is not a header name", i, h)
+		}
+	}
+	if d := c.Ingress.ValidationDefault; (d.Approve == nil || !*d.Approve) && d.Status <= 0 {
+		add("ingress.validation_default: set approve: true, or a positive status with the description shown to the customer")
+	}
+	if c.Worker.MaxInFlight < 1 {
+		add("worker.max_in_flight: %d must be at least 1", c.Worker.MaxInFlight)
+	}
+	if c.Worker.ClaimTTL <= c.Praxis.Timeout {
+		add("worker.claim_ttl: %v must exceed praxis.timeout (%v), or a slow call's claim expires while it runs", c.Worker.ClaimTTL, c.Praxis.Timeout)
+	}
+	if c.Worker.MaxAttempts < 1 || c.Worker.MaxDeliver < 1 {
+		add("worker.max_attempts and worker.max_deliver must be at least 1")
+	}
+	if c.Worker.AckWait < time.Second {
+		add("worker.ack_wait: %v is too short (default 30s)", c.Worker.AckWait)
+	}
+	for i, r := range c.Ledger.Processors {
+		if _, err := processor.Compile(r.Match, r.Name); err != nil {
+			add("ledger.processors[%d]: %v", i, err)
+		}
+	}
+
+	if len(c.Applications) == 0 {
+		add("applications: none configured; add one with merchant_id, application_key and secret_env (see deploy/config.example.yaml)")
+	}
+	names := map[string]int{}
+	pairs := map[string]int{}
+	frontends := map[Frontend]string{}
+	for i, a := range c.Applications {
+		field := fmt.Sprintf("applications[%d]", i)
+		if a.MerchantID == "" {
+			add("%s.merchant_id: required (issued by Praxis)", field)
+		}
+		if a.ApplicationKey == "" {
+			add("%s.application_key: required (issued by Praxis)", field)
+		}
+		if !appNameRE.MatchString(a.Name) {
+			add("%s.name: %q must be lower-case letters, digits, '_' or '-' (it is a NATS subject token)", field, a.Name)
+		}
+		if j, dup := names[a.Name]; dup {
+			add("%s.name: %q is already used by applications[%d]; give one of them another name", field, a.Name, j)
+		}
+		names[a.Name] = i
+		pair := a.MerchantID + "\x00" + a.ApplicationKey
+		if j, dup := pairs[pair]; dup {
+			add("%s: merchant_id and application_key repeat applications[%d]", field, j)
+		}
+		pairs[pair] = i
+		if len(a.Secrets) == 0 && c.Praxis.BaseURL != "" {
+			add("%s (%s): no secret; set secret_env or secret_file (never the secret itself in the YAML)", field, a.Name)
+		}
+		switch a.PayoutDebitOn {
+		case DebitOnRequested, DebitOnAuthorized, DebitOnInProgress:
+		default:
+			add("%s.payout_debit_on: %q is not requested, authorized or in_progress", field, a.PayoutDebitOn)
+		}
+		if a.RateLimit < 0 {
+			add("%s.rate_limit: %v must not be negative", field, a.RateLimit)
+		}
+		for j, fe := range a.Frontends {
+			if fe.Website == "" || !praxis.IsCurrencyCode(fe.Currency) {
+				add("%s.frontends[%d]: need a website and an ISO currency code like EUR", field, j)
+			}
+			if other, dup := frontends[fe]; dup {
+				add("%s.frontends[%d]: %s/%s is already served by %s", field, j, fe.Website, fe.Currency, other)
+			}
+			frontends[fe] = a.Name
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	sort.Strings(errs)
+	return fmt.Errorf("%d problem(s):\n  %s", len(errs), strings.Join(errs, "\n  "))
+}
+
+// Application returns the application with the given name.
+func (c *Config) Application(name string) (Application, bool) {
+	for _, a := range c.Applications {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return Application{}, false
+}
+
+// Lists compiles the signature field lists with overrides applied.
+func (c *Config) Lists() praxis.Lists {
+	l, err := praxis.NewLists(c.Praxis.SignatureFields)
+	if err != nil {
+		panic(err) // Validate already checked
+	}
+	return l
+}
+
+// Currencies builds the currency table with overrides applied.
+func (c *Config) Currencies() praxis.Currencies {
+	cur, err := praxis.NewCurrencies(c.Praxis.Currencies)
+	if err != nil {
+		panic(err) // Validate already checked
+	}
+	return cur
+}

@@ -1,0 +1,123 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func envMap(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+	return p
+}
+
+const minimal = `
+praxis:
+  base_url: https://gw.praxisgate.com
+applications:
+  - merchant_id: Test-Integration-Merchant
+    application_key: Sandbox
+    secret_env: SANDBOX_SECRET
+    previous_secret_env: SANDBOX_OLD_SECRET
+`
+
+func TestLoadDefaultsAndSecrets(t *testing.T) {
+	c, err := Load(writeFile(t, minimal), envMap(map[string]string{"SANDBOX_SECRET": "new", "SANDBOX_OLD_SECRET": "old"}))
+	require.NoError(t, err)
+	a := c.Applications[0]
+	assert.Equal(t, "sandbox", a.Name, "name defaults to the normalised application key")
+	assert.Equal(t, []string{"new", "old"}, a.Secrets, "current secret first, then the previous one")
+	assert.Equal(t, DebitOnInProgress, a.PayoutDebitOn)
+	assert.Equal(t, int64(1<<20), c.Ingress.MaxBodyBytes)
+	assert.Equal(t, 2*time.Second, c.Ingress.PublishTimeout)
+	assert.Equal(t, 3*time.Second, c.Ingress.RequestTimeout)
+	assert.Equal(t, []string{"GT-Authentication"}, c.Ingress.ReplySignatureHeaders)
+	assert.Equal(t, 2*time.Minute, c.NATS.Streams.DuplicateWindow)
+	assert.Equal(t, 1, c.NATS.Streams.Replicas)
+	require.NotNil(t, c.Ingress.ValidationDefault.Approve)
+	assert.True(t, *c.Ingress.ValidationDefault.Approve)
+}
+
+func TestEnvOverrides(t *testing.T) {
+	c, err := Load(writeFile(t, minimal), envMap(map[string]string{
+		"SANDBOX_SECRET": "s", "NATS_URL": "nats://n1:4222", "REDIS_URL": "redis://r:6379/1",
+		"PRAXIS_PUBLISH_TIMEOUT": "750ms", "PRAXIS_WORKER_MAX_IN_FLIGHT": "256", "PRAXIS_LOG_LEVEL": "debug",
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, "nats://n1:4222", c.NATS.URL)
+	assert.Equal(t, "redis://r:6379/1", c.Redis.URL)
+	assert.Equal(t, 750*time.Millisecond, c.Ingress.PublishTimeout)
+	assert.Equal(t, 256, c.Worker.MaxInFlight)
+	assert.Equal(t, "debug", c.LogLevel)
+
+	_, err = Load(writeFile(t, minimal), envMap(map[string]string{"SANDBOX_SECRET": "s", "PRAXIS_PUBLISH_TIMEOUT": "soon"}))
+	assert.ErrorContains(t, err, "PRAXIS_PUBLISH_TIMEOUT")
+}
+
+func TestSecretFile(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret")
+	require.NoError(t, os.WriteFile(secret, []byte("from-file\n"), 0o600))
+	cfg := strings.Replace(minimal, "secret_env: SANDBOX_SECRET\n    previous_secret_env: SANDBOX_OLD_SECRET", "secret_file: "+secret, 1)
+	c, err := Load(writeFile(t, cfg), envMap(nil))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"from-file"}, c.Applications[0].Secrets, "trailing newline trimmed")
+}
+
+func TestValidationMessagesNameTheField(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		env        map[string]string
+		want       string
+	}{
+		{"secret in yaml is refused", minimal + "    secret: hunter2\n", nil, "secrets are never read from the YAML"},
+		{"unknown key", "bogus: 1\n", nil, "field bogus not found"},
+		{"no applications", "praxis: {base_url: https://x}\n", nil, "applications: none configured"},
+		{"unset secret env", minimal, nil, "environment variable SANDBOX_SECRET is empty or unset"},
+		{"bad debit stage", minimal + "    payout_debit_on: approved\n", map[string]string{"SANDBOX_SECRET": "s"}, "payout_debit_on: \"approved\""},
+		{"bad app name", minimal + "    name: Shop.EU\n", map[string]string{"SANDBOX_SECRET": "s"}, "must be lower-case letters"},
+		{"claim ttl beyond dup window", minimal + "ingress: {claim_ttl: 5m}\n", map[string]string{"SANDBOX_SECRET": "s"}, "ingress.claim_ttl"},
+		{"unknown signature list", minimal + "praxis2: 1\n", nil, "field praxis2 not found"},
+		{"bad list override", strings.Replace(minimal, "base_url: https://gw.praxisgate.com", "base_url: https://gw.praxisgate.com\n  signature_fields: {refund: [a]}", 1), map[string]string{"SANDBOX_SECRET": "s"}, "signature_fields.refund: unknown list"},
+		{"bad currency", strings.Replace(minimal, "base_url: https://gw.praxisgate.com", "base_url: https://gw.praxisgate.com\n  currencies: {KWD: 7}", 1), map[string]string{"SANDBOX_SECRET": "s"}, "currencies.KWD"},
+		{"bad processor rule", minimal + "ledger: {processors: [{match: 'A<1-', name: A}]}\n", map[string]string{"SANDBOX_SECRET": "s"}, "ledger.processors[0]"},
+		{"base url without scheme", strings.Replace(minimal, "https://gw.praxisgate.com", "gw.praxisgate.com", 1), map[string]string{"SANDBOX_SECRET": "s"}, "praxis.base_url"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(writeFile(t, tc.yaml), envMap(tc.env))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestDuplicateApplicationsAndFrontends(t *testing.T) {
+	y := `
+applications:
+  - {name: a, merchant_id: m, application_key: k, frontends: [{website: shop, currency: EUR}]}
+  - {name: a, merchant_id: m, application_key: k, frontends: [{website: shop, currency: EUR}]}
+`
+	_, err := Load(writeFile(t, y), envMap(nil))
+	require.Error(t, err)
+	for _, want := range []string{"already used by applications[0]", "repeat applications[0]", "shop/EUR is already served by a"} {
+		assert.Contains(t, err.Error(), want)
+	}
+}
+
+func TestEnvNames(t *testing.T) {
+	names := EnvNames()
+	for _, want := range []string{"NATS_URL", "REDIS_URL", "PRAXIS_BASE_URL", "PRAXIS_LOG_LEVEL", "PRAXIS_PUBLIC_URL"} {
+		assert.Contains(t, names, want)
+	}
+}

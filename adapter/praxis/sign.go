@@ -123,11 +123,19 @@ func Digest(text []byte, secret string) Signature {
 
 // VerifyText compares header with the digest of text under each secret.
 func VerifyText(text []byte, header string, secrets ...string) error {
+	_, err := MatchSecret(text, header, secrets...)
+	return err
+}
+
+// MatchSecret is VerifyText that also says which secret matched, so a reply
+// can be signed with the secret the peer used (during a rotation Praxis may
+// still sign with the previous one). Every secret is tried, in constant time.
+func MatchSecret(text []byte, header string, secrets ...string) (int, error) {
 	if header == "" {
-		return ErrSignatureMissing
+		return -1, ErrSignatureMissing
 	}
 	if len(header) != SignatureLen {
-		return fmt.Errorf("%w: want %d hex characters, got %d", ErrSignatureMismatch, SignatureLen, len(header))
+		return -1, fmt.Errorf("%w: want %d hex characters, got %d", ErrSignatureMismatch, SignatureLen, len(header))
 	}
 	var got Signature
 	for i := 0; i < SignatureLen; i++ {
@@ -137,13 +145,15 @@ func VerifyText(text []byte, header string, secrets ...string) error {
 		}
 		got[i] = c
 	}
-	match := 0
-	for _, secret := range secrets {
+	matched := -1
+	for i, secret := range secrets {
 		want := Digest(text, secret)
-		match |= subtle.ConstantTimeCompare(got[:], want[:])
+		if subtle.ConstantTimeCompare(got[:], want[:]) == 1 && matched < 0 {
+			matched = i
+		}
 	}
-	if match != 1 {
-		return ErrSignatureMismatch
+	if matched < 0 {
+		return -1, ErrSignatureMismatch
 	}
-	return nil
+	return matched, nil
 }

@@ -106,3 +106,12 @@ func TestNormalize(t *testing.T) {
 	assert.True(t, KnownStatus("in_progress"))
 	assert.False(t, KnownStatus("on_hold"))
 }
+
+func TestKnownCurrency(t *testing.T) {
+	for _, c := range []string{"USD", "EUR", "JPY", "KWD", "BTC", "ZWG"} {
+		assert.True(t, KnownCurrency(c), c)
+	}
+	for _, c := range []string{"XXX", "usd", "EU", "EURO", "", "SD "} {
+		assert.False(t, KnownCurrency(c), c)
+	}
+}

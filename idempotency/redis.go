@@ -1,0 +1,344 @@
+package idempotency
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults for RedisConfig.
+const (
+	// DefaultRedisPrefix namespaces claim keys.
+	DefaultRedisPrefix = "praxis:idem:"
+	// DefaultRedisRecordsPrefix namespaces Records keys.
+	DefaultRedisRecordsPrefix = "praxis:records:"
+	// DefaultAttemptsTTL is how long a claimed key outlives its claim, so a
+	// successor still sees how many holders came before it.
+	DefaultAttemptsTTL = 24 * time.Hour
+)
+
+// RedisConfig configures the Redis store.
+type RedisConfig struct {
+	// Prefix goes before every claim key (default DefaultRedisPrefix). Do
+	// not put a {hash tag} in it: under Redis Cluster that would pin every
+	// key to one slot. Each script touches exactly one key, so keys spread
+	// over the cluster by themselves.
+	Prefix string
+	// RecordsPrefix goes before every Records key (default
+	// DefaultRedisRecordsPrefix). It must not overlap Prefix.
+	RecordsPrefix string
+	// AttemptsTTL is how long a claimed (or released) key is kept after its
+	// claim expires, so the attempts counter survives for a successor to
+	// see; a holder that neither completes nor releases leaves its key for
+	// claimTTL+AttemptsTTL (default DefaultAttemptsTTL).
+	AttemptsTTL time.Duration
+}
+
+func (c *RedisConfig) setDefaults() {
+	if c.Prefix == "" {
+		c.Prefix = DefaultRedisPrefix
+	}
+	if c.RecordsPrefix == "" {
+		c.RecordsPrefix = DefaultRedisRecordsPrefix
+	}
+	if c.AttemptsTTL == 0 {
+		c.AttemptsTTL = DefaultAttemptsTTL
+	}
+}
+
+// Validate reports a configuration the store cannot run with.
+func (c RedisConfig) Validate() error {
+	if strings.HasPrefix(c.Prefix, c.RecordsPrefix) || strings.HasPrefix(c.RecordsPrefix, c.Prefix) {
+		return fmt.Errorf("idempotency: redis Prefix %q and RecordsPrefix %q overlap; claim keys and records would collide", c.Prefix, c.RecordsPrefix)
+	}
+	if c.AttemptsTTL < time.Millisecond {
+		return fmt.Errorf("idempotency: redis AttemptsTTL must be at least 1ms, got %v", c.AttemptsTTL)
+	}
+	return nil
+}
+
+// Redis is the production Store and Records: many replicas share one Redis
+// (or Redis Cluster). Every operation is one round trip (a Lua script on
+// one key), and claim expiry is judged by the Redis server's clock, so
+// replicas with skewed clocks agree. Needs Redis 7 (EVAL_RO, KEEPTTL).
+type Redis struct {
+	rdb         redis.UniversalClient
+	prefix      string
+	recPrefix   string
+	attemptsTTL int64 // ms
+}
+
+var (
+	_ Store   = (*Redis)(nil)
+	_ Records = (*Redis)(nil)
+)
+
+// NewRedis returns a store on client, which the caller keeps and closes.
+func NewRedis(client redis.UniversalClient, cfg RedisConfig) (*Redis, error) {
+	if client == nil {
+		return nil, errors.New("idempotency: NewRedis: nil redis client")
+	}
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ms, err := ttlMillis("AttemptsTTL", cfg.AttemptsTTL)
+	if err != nil {
+		return nil, err
+	}
+	return &Redis{rdb: client, prefix: cfg.Prefix, recPrefix: cfg.RecordsPrefix, attemptsTTL: ms}, nil
+}
+
+// luaNow and luaParse are shared by the claim scripts. A record is
+//
+//	p<attempts>:<expires ms>:<token>  or  d<attempts>:0:<token>:<value>
+//
+// (see claimRecord); expires 0 marks a released claim.
+const (
+	luaNow = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`
+	luaParse = `
+local function parse(v)
+  local kind = string.sub(v, 1, 1)
+  local c1 = string.find(v, ':', 2, true)
+  local c2 = c1 and string.find(v, ':', c1 + 1, true)
+  if (kind ~= 'p' and kind ~= 'd') or not c2 then
+    return nil
+  end
+  local token, c3
+  if kind == 'p' then
+    token = string.sub(v, c2 + 1)
+  else
+    c3 = string.find(v, ':', c2 + 1, true)
+    if not c3 then return nil end
+    token = string.sub(v, c2 + 1, c3 - 1)
+  end
+  local exp = tonumber(string.sub(v, c1 + 1, c2 - 1))
+  if not exp then return nil end
+  return kind, string.sub(v, 2, c1 - 1), exp, token
+end
+local corrupt = 'idempotency: key holds a record this store did not write'
+`
+)
+
+// claimScript: KEYS[1] key; ARGV claim ms, key TTL ms, new token. Returns
+// the record now stored: ours when acquired, the holder's when busy, the
+// done record when done.
+var claimScript = redis.NewScript(luaNow + luaParse + `
+local v = redis.call('GET', KEYS[1])
+local attempts = 1
+if v then
+  local kind, n, exp = parse(v)
+  if not kind then return redis.error_reply(corrupt) end
+  if kind == 'd' or exp > now then return v end
+  attempts = tonumber(n) + 1
+end
+local rec = string.format('p%d:%d:%s', attempts, now + tonumber(ARGV[1]), ARGV[3])
+redis.call('SET', KEYS[1], rec, 'PX', ARGV[2])
+return rec
+`)
+
+// completeScript: KEYS[1] key; ARGV token, value, done TTL ms. Returns 1
+// when the key is now done by this token (also on a retried Complete), 0
+// when the token no longer holds the key.
+var completeScript = redis.NewScript(luaParse + `
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local kind, n, exp, token = parse(v)
+if not kind then return redis.error_reply(corrupt) end
+if token ~= ARGV[1] then return 0 end
+if kind == 'd' then return 1 end
+if exp == 0 then return 0 end
+redis.call('SET', KEYS[1], 'd' .. n .. ':0:' .. token .. ':' .. ARGV[2], 'PX', ARGV[3])
+return 1
+`)
+
+// releaseScript: KEYS[1] key; ARGV token. Marks the claim expired (expires
+// 0) keeping attempts and the key's TTL; 1 on success (also when already
+// released by this token), 0 when the token no longer holds the key.
+var releaseScript = redis.NewScript(luaParse + `
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local kind, n, exp, token = parse(v)
+if not kind then return redis.error_reply(corrupt) end
+if kind ~= 'p' or token ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], 'p' .. n .. ':0:' .. token, 'KEEPTTL')
+return 1
+`)
+
+// getScript: KEYS[1] key. Returns {server now ms, record} or {now}.
+var getScript = redis.NewScript(luaNow + `
+local v = redis.call('GET', KEYS[1])
+if v then return {now, v} end
+return {now}
+`)
+
+// putRecordScript: KEYS[1] key; ARGV expected version ("0": absent), value,
+// TTL ms ("0": none). Stores "<version>:<value>"; returns the new version,
+// or 0 on a version conflict.
+var putRecordScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+local cur = '0'
+if v then
+  local c = string.find(v, ':', 1, true)
+  if not c then return redis.error_reply('idempotency: key holds a record this store did not write') end
+  cur = string.sub(v, 1, c - 1)
+end
+if cur ~= ARGV[1] then return 0 end
+local nv = string.format('%d', tonumber(cur) + 1)
+if ARGV[3] == '0' then
+  redis.call('SET', KEYS[1], nv .. ':' .. ARGV[2])
+else
+  redis.call('SET', KEYS[1], nv .. ':' .. ARGV[2], 'PX', ARGV[3])
+end
+return tonumber(nv)
+`)
+
+// Claim acquires key for claimTTL, or reports it Busy or Done; one round trip.
+func (s *Redis) Claim(ctx context.Context, key string, claimTTL time.Duration) (Claim, error) {
+	if err := checkKey(key); err != nil {
+		return Claim{}, fmt.Errorf("claim: %w", err)
+	}
+	ms, err := ttlMillis("claim TTL", claimTTL)
+	if err != nil {
+		return Claim{}, fmt.Errorf("claim %q: %w", key, err)
+	}
+	token := newToken()
+	raw, err := claimScript.Run(ctx, s.rdb, []string{s.prefix + key}, ms, ms+s.attemptsTTL, token).Text()
+	if err != nil {
+		return Claim{}, fmt.Errorf("claim %q in redis: %w", key, err)
+	}
+	rec, err := decodeClaimRecord(raw)
+	if err != nil {
+		return Claim{}, fmt.Errorf("claim %q in redis: %w", key, err)
+	}
+	if !rec.done && rec.token == token {
+		return Claim{Key: key, State: Acquired, Token: token, Attempts: rec.attempts}, nil
+	}
+	return rec.asClaim(key), nil
+}
+
+// Complete marks the holder's key done with value for doneTTL.
+func (s *Redis) Complete(ctx context.Context, c Claim, value []byte, doneTTL time.Duration) error {
+	if err := checkClaim("complete", c); err != nil {
+		return err
+	}
+	ms, err := ttlMillis("done TTL", doneTTL)
+	if err != nil {
+		return fmt.Errorf("complete %q: %w", c.Key, err)
+	}
+	n, err := completeScript.Run(ctx, s.rdb, []string{s.prefix + c.Key}, c.Token, value, ms).Int()
+	if err != nil {
+		return fmt.Errorf("complete %q in redis: %w", c.Key, err)
+	}
+	if n != 1 {
+		return fmt.Errorf("complete %q: %w", c.Key, ErrNotHolder)
+	}
+	return nil
+}
+
+// Release gives the holder's key back; the next Claim acquires it at once.
+func (s *Redis) Release(ctx context.Context, c Claim) error {
+	if err := checkClaim("release", c); err != nil {
+		return err
+	}
+	n, err := releaseScript.Run(ctx, s.rdb, []string{s.prefix + c.Key}, c.Token).Int()
+	if err != nil {
+		return fmt.Errorf("release %q in redis: %w", c.Key, err)
+	}
+	if n != 1 {
+		return fmt.Errorf("release %q: %w", c.Key, ErrNotHolder)
+	}
+	return nil
+}
+
+// Get reports a live claim (Busy) or a done key; ErrNotFound when the key is
+// absent or its claim expired or was released (the next Claim acquires it).
+func (s *Redis) Get(ctx context.Context, key string) (Record, error) {
+	if err := checkKey(key); err != nil {
+		return Record{}, fmt.Errorf("get: %w", err)
+	}
+	res, err := getScript.RunRO(ctx, s.rdb, []string{s.prefix + key}).Slice()
+	if err != nil {
+		return Record{}, fmt.Errorf("get %q from redis: %w", key, err)
+	}
+	now, ok := res[0].(int64)
+	if !ok {
+		return Record{}, fmt.Errorf("get %q from redis: unexpected reply %T", key, res[0])
+	}
+	if len(res) < 2 {
+		return Record{}, fmt.Errorf("get %q: %w", key, ErrNotFound)
+	}
+	raw, ok := res[1].(string)
+	if !ok {
+		return Record{}, fmt.Errorf("get %q from redis: unexpected reply %T", key, res[1])
+	}
+	rec, err := decodeClaimRecord(raw)
+	if err != nil {
+		return Record{}, fmt.Errorf("get %q from redis: %w", key, err)
+	}
+	if !rec.done && !rec.live(now) {
+		return Record{}, fmt.Errorf("get %q: %w", key, ErrNotFound)
+	}
+	return rec.asRecord(), nil
+}
+
+// Ping checks that Redis answers, for readiness.
+func (s *Redis) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("ping redis: %w", err)
+	}
+	return nil
+}
+
+// GetRecord returns a record's value and version, or ErrNotFound.
+func (s *Redis) GetRecord(ctx context.Context, key string) ([]byte, uint64, error) {
+	if err := checkKey(key); err != nil {
+		return nil, 0, fmt.Errorf("get record: %w", err)
+	}
+	raw, err := s.rdb.Get(ctx, s.recPrefix+key).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, 0, fmt.Errorf("get record %q: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("get record %q from redis: %w", key, err)
+	}
+	i := strings.IndexByte(raw, ':')
+	if i < 0 {
+		return nil, 0, fmt.Errorf("get record %q from redis: %w", key, errCorrupt)
+	}
+	version, err := strconv.ParseUint(raw[:i], 10, 64)
+	if err != nil || version == 0 {
+		return nil, 0, fmt.Errorf("get record %q from redis: %w", key, errCorrupt)
+	}
+	return []byte(raw[i+1:]), version, nil
+}
+
+// PutRecord stores value if the record is still at version (0: absent).
+func (s *Redis) PutRecord(ctx context.Context, key string, value []byte, version uint64, ttl time.Duration) (uint64, error) {
+	if err := checkKey(key); err != nil {
+		return 0, fmt.Errorf("put record: %w", err)
+	}
+	var ms int64
+	if ttl != 0 {
+		var err error
+		if ms, err = ttlMillis("record TTL", ttl); err != nil {
+			return 0, fmt.Errorf("put record %q: %w", key, err)
+		}
+	}
+	n, err := putRecordScript.Run(ctx, s.rdb, []string{s.recPrefix + key}, strconv.FormatUint(version, 10), value, ms).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("put record %q in redis: %w", key, err)
+	}
+	if n <= 0 {
+		return 0, fmt.Errorf("put record %q at version %d: %w", key, version, ErrVersionConflict)
+	}
+	return uint64(n), nil
+}

@@ -7,6 +7,7 @@ package testutil
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -28,9 +29,37 @@ func NATS(t testing.TB) *server.Server {
 // restart a server on the same data (crash tests).
 func NATSAt(t testing.TB, dir string) *server.Server {
 	t.Helper()
+	return startNATS(t, dir, server.RANDOM_PORT)
+}
+
+// Stopped is a shut-down embedded server that can be started again on the
+// same port with the same JetStream store: an outage, or a crash.
+type Stopped struct {
+	Port int
+	Dir  string
+}
+
+// StopNATS shuts srv down, as in an outage.
+func StopNATS(t testing.TB, srv *server.Server) Stopped {
+	t.Helper()
+	st := Stopped{Port: srv.Addr().(*net.TCPAddr).Port, Dir: srv.JetStreamConfig().StoreDir}
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	return st
+}
+
+// Start brings the stopped server back; clients with reconnect enabled
+// reconnect on their own.
+func (s Stopped) Start(t testing.TB) *server.Server {
+	t.Helper()
+	return startNATS(t, s.Dir, s.Port)
+}
+
+func startNATS(t testing.TB, dir string, port int) *server.Server {
+	t.Helper()
 	srv, err := server.NewServer(&server.Options{
 		Host:      "127.0.0.1",
-		Port:      server.RANDOM_PORT,
+		Port:      port,
 		JetStream: true,
 		StoreDir:  dir,
 		NoLog:     true,
@@ -128,3 +157,4 @@ func Eventually(t testing.TB, total, interval time.Duration, check func() error)
 func Prefix(t testing.TB) string {
 	return fmt.Sprintf("test:%s:%d:", t.Name(), time.Now().UnixNano())
 }
+

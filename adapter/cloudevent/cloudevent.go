@@ -1,0 +1,141 @@
+// Package cloudevent is the envelope of everything the adapter publishes
+// about Praxis: CloudEvents 1.0 in structured JSON mode, with the Praxis
+// body embedded verbatim as `data`, so a consumer can re-verify the
+// signature from the exact bytes Praxis sent. Building is append-only and
+// allocation-free for the ingress hot path; decoding is plain encoding/json.
+package cloudevent
+
+import (
+	"encoding/json"
+	"time"
+	"unicode/utf8"
+)
+
+// SpecVersion is the CloudEvents version spoken here.
+const SpecVersion = "1.0"
+
+// ContentType is the NATS/HTTP content type of a structured CloudEvent.
+const ContentType = "application/cloudevents+json"
+
+// Event is a decoded envelope. Extension attributes are lower-case
+// alphanumeric, as CloudEvents requires.
+type Event struct {
+	SpecVersion     string          `json:"specversion"`
+	ID              string          `json:"id"`
+	Source          string          `json:"source"`
+	Type            string          `json:"type"`
+	Subject         string          `json:"subject,omitempty"`
+	Time            time.Time       `json:"time"`
+	DataContentType string          `json:"datacontenttype,omitempty"`
+	Merchant        string          `json:"praxismerchant,omitempty"`
+	Application     string          `json:"praxisapplication,omitempty"`
+	Processor       string          `json:"praxisprocessor,omitempty"`
+	Data            json.RawMessage `json:"data"`
+}
+
+// Fields are what Append writes. String fields are plain text (escaped on
+// write); RawMerchant, when set, is an already-valid JSON string token (as
+// read from the Praxis body) and is written verbatim.
+type Fields struct {
+	ID          string
+	Source      string
+	Type        string
+	Subject     string
+	Time        time.Time
+	Merchant    string
+	RawMerchant []byte
+	Application string
+	Processor   string
+	// Data must be one valid JSON value; it is embedded without re-encoding.
+	Data []byte
+}
+
+// Append writes the structured JSON envelope to dst.
+func Append(dst []byte, f Fields) []byte {
+	dst = append(dst, `{"specversion":"1.0","id":`...)
+	dst = AppendString(dst, f.ID)
+	dst = append(dst, `,"source":`...)
+	dst = AppendString(dst, f.Source)
+	dst = append(dst, `,"type":`...)
+	dst = AppendString(dst, f.Type)
+	if f.Subject != "" {
+		dst = append(dst, `,"subject":`...)
+		dst = AppendString(dst, f.Subject)
+	}
+	dst = append(dst, `,"time":"`...)
+	dst = f.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","datacontenttype":"application/json"`...)
+	switch {
+	case len(f.RawMerchant) > 0:
+		dst = append(dst, `,"praxismerchant":`...)
+		dst = append(dst, f.RawMerchant...)
+	case f.Merchant != "":
+		dst = append(dst, `,"praxismerchant":`...)
+		dst = AppendString(dst, f.Merchant)
+	}
+	if f.Application != "" {
+		dst = append(dst, `,"praxisapplication":`...)
+		dst = AppendString(dst, f.Application)
+	}
+	if f.Processor != "" {
+		dst = append(dst, `,"praxisprocessor":`...)
+		dst = AppendString(dst, f.Processor)
+	}
+	dst = append(dst, `,"data":`...)
+	dst = append(dst, f.Data...)
+	return append(dst, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
+// encoding/json does, so the output is always valid JSON.
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// Decode parses an envelope.
+func Decode(b []byte) (*Event, error) {
+	var e Event
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}

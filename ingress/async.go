@@ -1,0 +1,285 @@
+package ingress
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/praxis-adapter/praxis-adapter/adapter/cloudevent"
+	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/idempotency"
+	"github.com/praxis-adapter/praxis-adapter/subjects"
+)
+
+// notificationFields are what the notification handler reads besides the
+// signed fields.
+func notificationFields() []string {
+	return []string{
+		"transaction", "transaction.transaction_type", "transaction.transaction_status", "transaction.tid",
+		"transaction.amount", "transaction.processed_amount", "transaction.currency",
+		"transaction.withdrawal_request_id", "transaction.payment_processor",
+		"session.order_id", "session.session_status", "session.intent",
+	}
+}
+
+// subscriptionFields are what the subscription handler reads besides the
+// signed fields.
+func subscriptionFields() []string { return []string{"event", "subscription_id"} }
+
+// Header names on published messages.
+const (
+	headerMsgID       = "Nats-Msg-Id"
+	headerTraceparent = "traceparent"
+	headerTracestate  = "tracestate"
+)
+
+// event is what a handler hands to publishOnce.
+type event struct {
+	key     []byte // dedup key = CloudEvents id = Nats-Msg-Id
+	typ     string // event <type> token
+	status  string // event <status> token (normalised)
+	subject string // CloudEvents subject (tid, order id, subscription id)
+	proc    string // mapped processor name, if any
+}
+
+func (s *Server) handleNotification(w http.ResponseWriter, r *http.Request) {
+	var c call
+	defer s.release(&c)
+	ex := s.notif
+	if s.accept(w, r, KindNotification, ex, &c) != nil {
+		return
+	}
+	v := func(name string) praxis.Value { return c.vals[ex.at(name)] }
+	var ev event
+	var keyBuf [256]byte
+	key := append(keyBuf[:0], c.app.Name...)
+
+	tx := v("transaction")
+	switch tx.Kind {
+	case praxis.KindObject:
+		tid, status := v("transaction.tid"), v("transaction.transaction_status")
+		if tid.Kind != praxis.KindNumber {
+			s.rejectField(w, &c, "transaction.tid", tid.Kind, praxis.KindNumber)
+			return
+		}
+		if _, err := tid.Int(); err != nil {
+			s.reject(w, &c, ReasonMistypedField, http.StatusBadRequest, 400, "Input validation failed: transaction.tid: "+err.Error())
+			return
+		}
+		if status.Kind != praxis.KindString {
+			s.rejectField(w, &c, "transaction.transaction_status", status.Kind, praxis.KindString)
+			return
+		}
+		for _, f := range []string{"transaction.amount", "transaction.processed_amount"} {
+			if k := v(f).Kind; k != praxis.KindNumber && k != praxis.KindNull && k != praxis.KindMissing {
+				s.rejectField(w, &c, f, k, praxis.KindNumber)
+				return
+			}
+		}
+		statusText, _ := status.Text()
+		typeText, _ := v("transaction.transaction_type").Text()
+		intent, _ := v("session.intent").Text()
+		wr := v("transaction.withdrawal_request_id").Present()
+		ev.typ = subjects.EventType(typeText, intent, wr, true)
+		ev.status = praxis.NormalizeStatus(statusText)
+		ev.subject = string(tid.Raw)
+		if p, err := v("transaction.payment_processor").Text(); err == nil && p != "" {
+			ev.proc = s.cfg.Processors.Name(p)
+		}
+		currency, _ := v("transaction.currency").Text()
+		key = append(key, ":t:"...)
+		key = append(key, tid.Raw...)
+		key = append(key, ':')
+		key = appendKeyPart(key, ev.status)
+		key = append(key, ':')
+		key = appendNumber(key, v("transaction.amount"))
+		key = append(key, ':')
+		key = appendNumber(key, v("transaction.processed_amount"))
+		key = append(key, ':')
+		key = appendKeyPart(key, currency)
+	case praxis.KindNull, praxis.KindMissing:
+		// A session-level notification, e.g. an expired session.
+		order, st := v("session.order_id"), v("session.session_status")
+		if order.Kind != praxis.KindString {
+			s.rejectField(w, &c, "session.order_id (transaction is null)", order.Kind, praxis.KindString)
+			return
+		}
+		if st.Kind != praxis.KindString {
+			s.rejectField(w, &c, "session.session_status (transaction is null)", st.Kind, praxis.KindString)
+			return
+		}
+		orderText, _ := order.Text()
+		stText, _ := st.Text()
+		ev.typ = subjects.TypeSession
+		ev.status = praxis.NormalizeStatus(stText)
+		ev.subject = orderText
+		key = append(key, ":s:"...)
+		key = appendKeyPart(key, orderText)
+		key = append(key, ':')
+		key = appendKeyPart(key, ev.status)
+	default:
+		s.rejectField(w, &c, "transaction", tx.Kind, praxis.KindObject)
+		return
+	}
+	ev.key = key
+	s.publishOnce(w, r, &c, ev)
+}
+
+func (s *Server) handleSubscription(w http.ResponseWriter, r *http.Request) {
+	var c call
+	defer s.release(&c)
+	ex := s.sub
+	if s.accept(w, r, KindSubscription, ex, &c) != nil {
+		return
+	}
+	evName, subID := c.vals[ex.at("event")], c.vals[ex.at("subscription_id")]
+	if evName.Kind != praxis.KindString {
+		s.rejectField(w, &c, "event", evName.Kind, praxis.KindString)
+		return
+	}
+	if subID.Kind != praxis.KindString {
+		s.rejectField(w, &c, "subscription_id", subID.Kind, praxis.KindString)
+		return
+	}
+	name, _ := evName.Text()
+	id, _ := subID.Text()
+	var keyBuf [256]byte
+	key := append(keyBuf[:0], c.app.Name...)
+	key = append(key, ":sub:"...)
+	key = appendKeyPart(key, id)
+	key = append(key, ':')
+	key = appendKeyPart(key, name)
+	key = append(key, ':')
+	key = strconv.AppendInt(key, c.timestamp, 10)
+	s.publishOnce(w, r, &c, event{key: key, typ: subjects.TypeSubscription, status: subjects.Token(name), subject: id})
+}
+
+// publishOnce is the two-phase path every asynchronous webhook takes:
+// claim the dedup key, publish with Nats-Msg-Id = key, wait for the PubAck,
+// mark the key done, and only then answer status 0. A failure releases the
+// claim and answers -1 so Praxis resends. A key held by a concurrent
+// request is published too: the stream's duplicate window stores it once,
+// and both requests may truthfully answer 0 after their PubAck.
+func (s *Server) publishOnce(w http.ResponseWriter, r *http.Request, c *call, ev event) {
+	key := string(ev.key)
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.PublishTimeout)
+	defer cancel()
+
+	claim, err := s.deps.Store.Claim(ctx, key, s.cfg.ClaimTTL)
+	if err != nil {
+		s.fail(w, c, "dedup store unavailable", err)
+		return
+	}
+	switch claim.State {
+	case idempotency.Done:
+		s.metrics.DedupHits.WithLabelValues(c.kind, "done").Inc()
+		s.finish(w, c, OutcomeDuplicate)
+		return
+	case idempotency.Busy:
+		s.metrics.DedupHits.WithLabelValues(c.kind, "busy").Inc()
+	}
+
+	var subjBuf [128]byte
+	subj := subjects.AppendEvent(subjBuf[:0], c.app.Name, ev.typ, ev.status)
+	envBuf := s.bodies.Get().(*[]byte)
+	defer func() {
+		if cap(*envBuf) <= 64<<10 {
+			s.bodies.Put(envBuf)
+		}
+	}()
+	data := cloudevent.Append((*envBuf)[:0], cloudevent.Fields{
+		ID:          key,
+		Source:      c.app.source,
+		Type:        "praxis." + ev.typ + "." + ev.status,
+		Subject:     ev.subject,
+		Time:        c.start,
+		RawMerchant: c.vals[c.ex.merchant].Raw,
+		Application: c.app.Name,
+		Processor:   ev.proc,
+		Data:        c.body,
+	})
+	*envBuf = data[:0]
+	msg := &nats.Msg{Subject: string(subj), Data: data, Header: nats.Header{headerMsgID: []string{key}}}
+	if tp := r.Header.Get(headerTraceparent); tp != "" {
+		msg.Header[headerTraceparent] = []string{tp}
+		if ts := r.Header.Get(headerTracestate); ts != "" {
+			msg.Header[headerTracestate] = []string{ts}
+		}
+	}
+	pubStart := time.Now()
+	_, err = s.deps.JS.PublishMsg(ctx, msg, jetstream.WithExpectStream(subjects.StreamEvents))
+	s.metrics.PublishDuration.WithLabelValues(c.kind).Observe(time.Since(pubStart).Seconds())
+	if err != nil {
+		if claim.State == idempotency.Acquired {
+			s.settle(func(ctx context.Context) error { return s.deps.Store.Release(ctx, claim) }, c, "release")
+			s.metrics.ClaimsReleased.WithLabelValues(c.kind).Inc()
+		}
+		s.fail(w, c, "event not stored", err)
+		return
+	}
+	if claim.State == idempotency.Acquired {
+		if err := s.settle(func(ctx context.Context) error {
+			return s.deps.Store.Complete(ctx, claim, nil, s.cfg.DoneTTL)
+		}, c, "complete"); err != nil {
+			// The event is durable; the claim expires and the stream's
+			// duplicate window absorbs a prompt resend.
+			s.metrics.CompleteErrors.Inc()
+		}
+	}
+	s.finish(w, c, OutcomeAccepted)
+}
+
+// settle runs a store call that must happen even if Praxis hung up.
+func (s *Server) settle(op func(context.Context) error, c *call, what string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.PublishTimeout)
+	defer cancel()
+	err := op(ctx)
+	if err != nil {
+		s.log.Warn().Err(err).Str("kind", c.kind).Str("app", c.app.Name).Msg("dedup " + what + " failed")
+	}
+	return err
+}
+
+// fail answers status -1 (Praxis resends in about five minutes) after an
+// internal failure, signed like any reply, and logs why.
+func (s *Server) fail(w http.ResponseWriter, c *call, what string, err error) {
+	s.log.Error().Err(err).Str("kind", c.kind).Str("app", c.app.Name).Msg(what + "; answered -1 so Praxis resends")
+	s.metrics.Requests.WithLabelValues(c.kind, c.app.Name, OutcomeFailed).Inc()
+	s.metrics.Duration.WithLabelValues(c.kind).Observe(time.Since(c.start).Seconds())
+	s.replyStatus(w, c, -1, "Temporary failure: "+what+"; please resend")
+}
+
+// finish answers status 0.
+func (s *Server) finish(w http.ResponseWriter, c *call, outcome string) {
+	s.metrics.Requests.WithLabelValues(c.kind, c.app.Name, outcome).Inc()
+	s.metrics.Duration.WithLabelValues(c.kind).Observe(time.Since(c.start).Seconds())
+	s.replyStatus(w, c, 0, "Ok")
+}
+
+// appendKeyPart appends s to a dedup key, percent-escaping ':' '%' and
+// every byte outside printable ASCII, so keys are unambiguous and safe as
+// NATS header values.
+func appendKeyPart(dst []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || c == ':' || c == '%' {
+			dst = append(dst, '%', hex[c>>4], hex[c&0xF])
+			continue
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// appendNumber appends a number's token text, or nothing for null/absent.
+func appendNumber(dst []byte, v praxis.Value) []byte {
+	if v.Kind == praxis.KindNumber {
+		return append(dst, v.Raw...)
+	}
+	return dst
+}

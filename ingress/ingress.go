@@ -1,0 +1,259 @@
+// Package ingress is the HTTP side that Praxis calls: payment
+// notifications, validation callbacks, customer sync and subscription
+// notifications. Every call is size-limited, parsed in one pass over the raw
+// JSON (numbers keep their token text), matched to a configured application
+// and signature-verified before anything else happens. Asynchronous webhooks
+// are deduplicated and published to JetStream, and Praxis hears `status: 0`
+// only after the PubAck; synchronous callbacks become NATS request/reply to
+// the CRM with a deadline and a configured default.
+//
+// The ingress knows nothing of the worker or the ledger: it speaks the
+// Praxis protocol (adapter/praxis) on one side and subjects on the other.
+package ingress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/adapter/processor"
+	"github.com/praxis-adapter/praxis-adapter/idempotency"
+	"github.com/praxis-adapter/praxis-adapter/subjects"
+)
+
+// HTTP paths Praxis is configured to call. A suffix after the path (e.g.
+// /praxis/notification/deposits/tx-1) is accepted and ignored, so a merchant
+// may encode its own routing hints in notification_url.
+const (
+	PathNotification = "/praxis/notification"
+	PathValidation   = "/praxis/validation"
+	PathCustomerSync = "/praxis/customer-sync"
+	PathSubscription = "/praxis/subscription"
+	PathHealthz      = "/healthz"
+	PathReadyz       = "/readyz"
+	PathMetrics      = "/metrics"
+)
+
+// Application is one configured Praxis application as the ingress sees it.
+type Application struct {
+	// Name is the <app> subject token.
+	Name           string
+	MerchantID     string
+	ApplicationKey string
+	// Secrets verify incoming signatures; two during a rotation.
+	Secrets []string
+}
+
+// Config configures the ingress. Zero durations take the documented
+// defaults (see adapter/config).
+type Config struct {
+	Applications []Application
+	Lists        praxis.Lists
+	// MaxBodyBytes refuses larger bodies with HTTP 413.
+	MaxBodyBytes int64
+	// PublishTimeout bounds the wait for a PubAck before answering -1.
+	PublishTimeout time.Duration
+	// RequestTimeout bounds the CRM's answer to a synchronous callback.
+	RequestTimeout time.Duration
+	// ClaimTTL and DoneTTL are the dedup key's two phases.
+	ClaimTTL time.Duration
+	DoneTTL  time.Duration
+	// ReplySignatureHeaders carry our reply's signature (UNCONFIRMED name).
+	ReplySignatureHeaders []string
+	// MaxTimestampAge, when set, refuses older webhooks (off by default).
+	MaxTimestampAge time.Duration
+	// ValidationDefault answers a validation callback the CRM did not answer.
+	ValidationDefault praxis.Reply
+	// Processors maps processor names carried on events (nil: as is).
+	Processors *processor.Mapper
+	// Rules decides validation callbacks without the CRM where it can
+	// (fixed-amount sessions); nil asks the CRM every time.
+	Rules ValidationRules
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Deps are the connections the ingress uses; it closes none of them.
+type Deps struct {
+	NC       *nats.Conn
+	JS       jetstream.JetStream
+	Store    idempotency.Store
+	Log      zerolog.Logger
+	Registry prometheus.Registerer
+	// Gatherer serves /metrics; nil serves nothing there.
+	Gatherer prometheus.Gatherer
+}
+
+// Server is the ingress HTTP handler.
+type Server struct {
+	cfg      Config
+	deps     Deps
+	log      zerolog.Logger
+	metrics  *Metrics
+	apps     map[string]*app
+	router   chi.Router
+	draining atomic.Bool
+	// bodies recycles request body buffers (most bodies are 1–3 KB).
+	bodies sync.Pool
+	// ctJSON is the shared, read-only Content-Type header value.
+	ctJSON []string
+
+	notif *extractor
+	sub   *extractor
+	valid *extractor
+	sync  *extractor
+}
+
+// app is an Application with its precomputed strings.
+type app struct {
+	Application
+	source string // CloudEvents source
+}
+
+// New validates cfg and builds the ingress.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if len(cfg.Applications) == 0 {
+		return nil, errors.New("ingress: no applications configured")
+	}
+	if deps.JS == nil || deps.NC == nil || deps.Store == nil || deps.Registry == nil {
+		return nil, errors.New("ingress: NATS connection, JetStream, store and metrics registry are required")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.PublishTimeout <= 0 {
+		cfg.PublishTimeout = 2 * time.Second
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 3 * time.Second
+	}
+	if cfg.ClaimTTL <= 0 {
+		cfg.ClaimTTL = 10 * time.Second
+	}
+	if cfg.DoneTTL <= 0 {
+		cfg.DoneTTL = 72 * time.Hour
+	}
+	if len(cfg.ReplySignatureHeaders) == 0 {
+		cfg.ReplySignatureHeaders = []string{praxis.HeaderSignature}
+	}
+	if cfg.ValidationDefault.Description == "" {
+		cfg.ValidationDefault.Description = "Ok"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Log.With().Str("component", "ingress").Logger(),
+		metrics: NewMetrics(deps.Registry), apps: make(map[string]*app), ctJSON: []string{praxis.ContentType}}
+	s.bodies.New = func() any { b := make([]byte, 0, 4096); return &b }
+	for _, a := range cfg.Applications {
+		if a.Name == "" || a.MerchantID == "" || a.ApplicationKey == "" {
+			return nil, fmt.Errorf("ingress: application %+q needs a name, merchant_id and application_key", a.Name)
+		}
+		key := appKey(a.MerchantID, a.ApplicationKey)
+		if _, dup := s.apps[key]; dup {
+			return nil, fmt.Errorf("ingress: application %s repeats merchant_id/application_key", a.Name)
+		}
+		s.apps[key] = &app{Application: a, source: "/praxis/" + a.Name}
+	}
+	s.notif = newExtractor(cfg.Lists.Get(praxis.ListNotificationRequest), notificationFields()...)
+	s.sub = newExtractor(cfg.Lists.Get(praxis.ListSubscriptionRequest), subscriptionFields()...)
+	s.valid = newExtractor(cfg.Lists.Get(praxis.ListValidationRequest), validationFields()...)
+	s.sync = newExtractor(cfg.Lists.Get(praxis.ListCustomerSyncRequest), customerSyncFields()...)
+	s.router = s.routes()
+	return s, nil
+}
+
+func appKey(merchantID, applicationKey string) string {
+	return merchantID + "\x00" + applicationKey
+}
+
+// Handler is the HTTP handler for every ingress path.
+func (s *Server) Handler() http.Handler { return s.router }
+
+// SetDraining flips readiness to false so load balancers stop sending
+// traffic before shutdown; in-flight requests still complete.
+func (s *Server) SetDraining() { s.draining.Store(true) }
+
+func (s *Server) routes() chi.Router {
+	r := chi.NewRouter()
+	r.NotFound(func(w http.ResponseWriter, req *http.Request) {
+		writeError(w, http.StatusNotFound, 400, "no such path: "+req.URL.Path)
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		kind := kindOfPath(req.URL.Path)
+		s.metrics.Rejected.WithLabelValues(kind, ReasonMethod).Inc()
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, http.StatusMethodNotAllowed, 400, "method "+req.Method+" is not allowed; Praxis webhooks are POST")
+	})
+	for path, h := range map[string]http.HandlerFunc{
+		PathNotification: s.handleNotification,
+		PathValidation:   s.handleValidation,
+		PathCustomerSync: s.handleCustomerSync,
+		PathSubscription: s.handleSubscription,
+	} {
+		r.Post(path, h)
+		r.Post(path+"/*", h)
+	}
+	r.Get(PathHealthz, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	r.Get(PathReadyz, s.handleReadyz)
+	if s.deps.Gatherer != nil {
+		r.Handle(PathMetrics, promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{}))
+	}
+	return r
+}
+
+func kindOfPath(p string) string {
+	switch {
+	case strings.HasPrefix(p, PathNotification):
+		return KindNotification
+	case strings.HasPrefix(p, PathValidation):
+		return KindValidation
+	case strings.HasPrefix(p, PathCustomerSync):
+		return KindCustomerSync
+	case strings.HasPrefix(p, PathSubscription):
+		return KindSubscription
+	}
+	return "other"
+}
+
+// Ready reports why the ingress cannot take traffic, or nil.
+func (s *Server) Ready(ctx context.Context) error {
+	if s.draining.Load() {
+		return errors.New("draining")
+	}
+	if st := s.deps.NC.Status(); st != nats.CONNECTED {
+		return fmt.Errorf("NATS connection is %s", st)
+	}
+	if err := s.deps.Store.Ping(ctx); err != nil {
+		return fmt.Errorf("idempotency store: %w", err)
+	}
+	return subjects.CheckStreams(ctx, s.deps.JS, subjects.StreamEvents)
+}
+
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := s.Ready(ctx); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = fmt.Fprintf(w, "not ready: %v\n", err)
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}

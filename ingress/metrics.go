@@ -1,0 +1,103 @@
+package ingress
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Kinds of webhook, the `kind` label of every ingress metric.
+const (
+	KindNotification = "notification"
+	KindValidation   = "validation"
+	KindCustomerSync = "customer_sync"
+	KindSubscription = "subscription"
+)
+
+// Outcomes of a handled webhook, the `outcome` label.
+const (
+	OutcomeAccepted  = "accepted"  // published now, status 0
+	OutcomeDuplicate = "duplicate" // already done, status 0 without publishing
+	OutcomeRejected  = "rejected"  // bad input, specific error
+	OutcomeFailed    = "failed"    // internal failure, status -1
+	OutcomeAnswered  = "answered"  // synchronous callback answered by the CRM
+	OutcomeDefaulted = "defaulted" // synchronous callback answered with the configured default
+	OutcomeRuled     = "ruled"     // validation decided by a configured rule, without the CRM
+)
+
+// Reasons for a rejected request, the `reason` label. The set is closed, so
+// the label stays bounded.
+const (
+	ReasonBodyTooLarge      = "body_too_large"
+	ReasonNotJSON           = "not_json"
+	ReasonNotObject         = "not_object"
+	ReasonContentType       = "content_type"
+	ReasonMethod            = "method"
+	ReasonMissingField      = "missing_field"
+	ReasonMistypedField     = "mistyped_field"
+	ReasonUnknownApp        = "unknown_application"
+	ReasonSignatureMissing  = "signature_missing"
+	ReasonSignatureMismatch = "signature_mismatch"
+	ReasonTimestamp         = "timestamp_out_of_range"
+)
+
+// Metrics are the ingress's Prometheus metrics. Labels carry only bounded
+// values: kind, outcome, reason, application name. Never PII or ids.
+type Metrics struct {
+	Requests        *prometheus.CounterVec
+	Rejected        *prometheus.CounterVec
+	Duration        *prometheus.HistogramVec
+	PublishDuration *prometheus.HistogramVec
+	DedupHits       *prometheus.CounterVec
+	ClaimsReleased  *prometheus.CounterVec
+	CRMDuration     *prometheus.HistogramVec
+	CRMFallbacks    *prometheus.CounterVec
+	CompleteErrors  prometheus.Counter
+}
+
+// NewMetrics creates the ingress metrics and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	buckets := []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}
+	m := &Metrics{
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "praxis_ingress_requests_total",
+			Help: "Webhook calls from Praxis by kind, application and outcome.",
+		}, []string{"kind", "app", "outcome"}),
+		Rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "praxis_ingress_rejected_total",
+			Help: "Webhook calls refused for bad input, by kind and reason.",
+		}, []string{"kind", "reason"}),
+		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "praxis_ingress_request_duration_seconds",
+			Help:    "Time from receiving a webhook to answering it.",
+			Buckets: buckets,
+		}, []string{"kind"}),
+		PublishDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "praxis_ingress_publish_duration_seconds",
+			Help:    "JetStream publish latency until the PubAck.",
+			Buckets: buckets,
+		}, []string{"kind"}),
+		DedupHits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "praxis_ingress_dedup_hits_total",
+			Help: "Webhooks whose dedup key was already done (not published again) or busy (published again, absorbed by the stream's duplicate window).",
+		}, []string{"kind", "state"}),
+		ClaimsReleased: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "praxis_ingress_claims_released_total",
+			Help: "Dedup claims given back after a failed publish, so Praxis' resend is handled.",
+		}, []string{"kind"}),
+		CRMDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "praxis_ingress_crm_request_duration_seconds",
+			Help:    "NATS request/reply latency to the CRM for synchronous callbacks.",
+			Buckets: buckets,
+		}, []string{"kind"}),
+		CRMFallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "praxis_ingress_crm_fallbacks_total",
+			Help: "Synchronous callbacks answered with the configured default, by reason (timeout, no_responders, malformed, error).",
+		}, []string{"kind", "reason"}),
+		CompleteErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "praxis_ingress_dedup_complete_errors_total",
+			Help: "Published events whose dedup key could not be marked done (the claim expires; the stream window absorbs a resend).",
+		}),
+	}
+	reg.MustRegister(m.Requests, m.Rejected, m.Duration, m.PublishDuration, m.DedupHits,
+		m.ClaimsReleased, m.CRMDuration, m.CRMFallbacks, m.CompleteErrors)
+	return m
+}

@@ -1,0 +1,111 @@
+package command
+
+import (
+	"time"
+
+	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+)
+
+// Outcomes of a command: every command ends in exactly one of them.
+const (
+	// OutcomeOK: Praxis did it (or, for a lookup, answered).
+	OutcomeOK = "ok"
+	// OutcomeRejected: Praxis refused it with a business error (positive
+	// status); it is not retried.
+	OutcomeRejected = "rejected"
+	// OutcomeInvalid: refused by our validation before reaching Praxis.
+	OutcomeInvalid = "invalid"
+	// OutcomeFailed: gave up after retries, or could not be reconciled.
+	OutcomeFailed = "failed"
+)
+
+// Result is published on praxis.results.<app>.<command> (and to the
+// command's reply subject, when it named one) when a command ends.
+type Result struct {
+	ID          string `json:"id"`
+	Command     string `json:"command"`
+	Application string `json:"application"`
+	Outcome     string `json:"outcome"`
+	// Reason explains invalid and failed outcomes exactly.
+	Reason string `json:"reason,omitempty"`
+	// Praxis is the API status Praxis answered, when it answered.
+	Praxis *Status `json:"praxis,omitempty"`
+
+	// Session results.
+	RedirectURL   string `json:"redirect_url,omitempty"`
+	AuthToken     string `json:"auth_token,omitempty"`
+	SessionStatus string `json:"session_status,omitempty"`
+	OrderID       string `json:"order_id,omitempty"`
+	CustomerToken string `json:"customer_token,omitempty"`
+
+	// Transaction results.
+	TID               *int64 `json:"tid,omitempty"`
+	TransactionType   string `json:"transaction_type,omitempty"`
+	TransactionStatus string `json:"transaction_status,omitempty"`
+	Amount            *int64 `json:"amount,omitempty"`
+	Currency          string `json:"currency,omitempty"`
+	ProcessedAmount   *int64 `json:"processed_amount,omitempty"`
+	ProcessedCurrency string `json:"processed_currency,omitempty"`
+
+	// Lookups return the objects as Praxis reported them.
+	Transaction *praxis.Transaction `json:"transaction,omitempty"`
+	Session     *praxis.Session     `json:"session,omitempty"`
+
+	// Attempts counts Praxis calls made for this command (lookups
+	// included); Deliveries counts how often the message was delivered.
+	Attempts   int  `json:"attempts"`
+	Deliveries int  `json:"deliveries"`
+	Reconciled bool `json:"reconciled,omitempty"`
+	// Replayed marks a result answered from the idempotency record: a
+	// redelivered or re-published command made no new Praxis call.
+	Replayed    bool      `json:"replayed,omitempty"`
+	LatencyMS   float64   `json:"latency_ms"`
+	CompletedAt time.Time `json:"completed_at"`
+	// StreamSeq identifies a refused command that had no usable id.
+	StreamSeq uint64 `json:"stream_seq,omitempty"`
+}
+
+// Status is the Praxis API status and description.
+type Status struct {
+	Status      int    `json:"status"`
+	Description string `json:"description"`
+}
+
+// FillSession copies the useful fields of a session response.
+func (r *Result) FillSession(resp *praxis.SessionResponse) {
+	r.Praxis = &Status{Status: resp.Status, Description: resp.Description}
+	r.RedirectURL = resp.RedirectURL
+	if resp.Customer != nil {
+		r.CustomerToken = resp.Customer.CustomerToken
+	}
+	if resp.Session != nil {
+		r.AuthToken = resp.Session.AuthToken
+		r.SessionStatus = resp.Session.SessionStatus
+		r.OrderID = resp.Session.OrderID
+	}
+}
+
+// FillTransaction copies the useful fields of a transaction response;
+// full objects are kept for lookups.
+func (r *Result) FillTransaction(resp *praxis.TransactionResponse, full bool) {
+	r.Praxis = &Status{Status: resp.Status, Description: resp.Description}
+	if t := resp.Transaction; t != nil {
+		tid := t.TID
+		r.TID = &tid
+		r.TransactionType = t.TransactionType
+		r.TransactionStatus = t.TransactionStatus
+		r.Amount = t.Amount
+		r.Currency = t.Currency
+		r.ProcessedAmount = t.ProcessedAmount
+		r.ProcessedCurrency = t.ProcessedCurrency
+	}
+	if s := resp.Session; s != nil {
+		r.SessionStatus = s.SessionStatus
+		r.OrderID = s.OrderID
+		r.AuthToken = s.AuthToken
+	}
+	if full {
+		r.Transaction = resp.Transaction
+		r.Session = resp.Session
+	}
+}

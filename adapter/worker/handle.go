@@ -1,0 +1,461 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/praxis-adapter/praxis-adapter/adapter/command"
+	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/idempotency"
+	"github.com/praxis-adapter/praxis-adapter/subjects"
+)
+
+// job is one delivery of one command on its way through handle.
+type job struct {
+	msg      jetstream.Msg
+	meta     *jetstream.MsgMetadata
+	appToken string // <app> token of the subject
+	name     string // command name
+	app      *appState
+	spec     command.Spec
+	cmd      command.Command
+	fp       string
+	res      command.Result
+	log      zerolog.Logger
+	start    time.Time
+}
+
+// handle processes one delivery. It always ends the delivery: ack after a
+// final result is durably published, or NakWithDelay to retry later.
+func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
+	j := &job{msg: msg, start: w.cfg.Now()}
+	meta, err := msg.Metadata()
+	if err != nil {
+		w.log.Error().Err(err).Str("subject", msg.Subject()).Msg("command without JetStream metadata; terminating it")
+		_ = msg.Term()
+		return
+	}
+	j.meta = meta
+	j.res.Deliveries = int(meta.NumDelivered)
+	j.res.ID = command.PeekID(msg.Data())
+	j.appToken, j.name, err = subjects.ParseCommand(msg.Subject())
+	if err != nil {
+		j.appToken, j.name = "unknown", "unknown"
+	}
+	j.res.Command, j.res.Application = j.name, j.appToken
+	j.log = w.log.With().Str("command", j.name).Str("command_id", j.res.ID).Uint64("seq", meta.Sequence.Stream).Logger()
+	if err != nil {
+		w.finishInvalid(ctx, j, err.Error())
+		return
+	}
+
+	// Parse and validate before anything else: an invalid command never
+	// touches the idempotency store or Praxis.
+	spec, ok := command.Lookup(j.name)
+	if !ok {
+		w.finishInvalid(ctx, j, fmt.Sprintf("unknown command %q; known commands: %v", j.name, command.Names()))
+		return
+	}
+	j.spec = spec
+	j.cmd, err = command.Parse(j.name, msg.Data(), w.cfg.Now())
+	if err != nil {
+		reason, _ := command.IsInvalid(err)
+		w.finishInvalid(ctx, j, reason)
+		return
+	}
+	if reason, err := w.resolve(ctx, j); err != nil {
+		w.retryLater(ctx, j, nil, "resolve application", err)
+		return
+	} else if reason != "" {
+		w.finishInvalid(ctx, j, reason)
+		return
+	}
+	j.fp = command.Fingerprint(j.name, j.cmd)
+	key := "cmd:" + j.app.Name + ":" + j.res.ID
+
+	claim, err := w.deps.Store.Claim(ctx, key, w.cfg.ClaimTTL)
+	if err != nil {
+		w.retryLater(ctx, j, nil, "claim command id", err)
+		return
+	}
+	if claim.State == idempotency.Busy {
+		if claim, err = w.waitForHolder(ctx, j, key); err != nil {
+			w.retryLater(ctx, j, nil, "wait for the command's other holder", err)
+			return
+		}
+	}
+	if claim.State == idempotency.Done {
+		w.replay(ctx, j, claim.Value)
+		return
+	}
+	w.execute(ctx, j, claim)
+}
+
+// resolve finds the command's application (directly, or by front end) and
+// fills the defaults that depend on it. A non-empty reason makes the
+// command invalid; an error is a transient lookup failure.
+func (w *Worker) resolve(ctx context.Context, j *job) (string, error) {
+	base := j.cmd.Base()
+	name := j.appToken
+	if name == FrontendApp {
+		cur := commandCurrency(j.cmd)
+		if w.cfg.Router == nil || base.Website == "" || cur == "" {
+			return "commands on the frontend subject need a website and a currency (and configured front ends)", nil
+		}
+		resolved, err := w.cfg.Router.Resolve(ctx, base.Website, cur)
+		if err != nil {
+			var nf *NotFoundError
+			if errors.As(err, &nf) {
+				return nf.Error(), nil
+			}
+			return "", err
+		}
+		name = resolved
+	}
+	if base.Application != "" && base.Application != name {
+		return fmt.Sprintf("application %q in the body does not match %q from the subject", base.Application, name), nil
+	}
+	app, ok := w.apps[name]
+	if !ok {
+		return fmt.Sprintf("application %q is not configured", name), nil
+	}
+	j.app = app
+	j.res.Application = app.Name
+	if s, ok := j.cmd.(*command.Session); ok {
+		if s.Locale == "" {
+			s.Locale = app.Locale
+		}
+		if s.ReturnURL == "" {
+			s.ReturnURL = app.ReturnURL
+		}
+		if s.ReturnURL == "" {
+			return "return_url is required: set it in the command or as applications[].return_url", nil
+		}
+		if s.NotificationURL == "" {
+			if w.cfg.PublicURL == "" {
+				return "notification_url is required: set it in the command or configure ingress.public_url", nil
+			}
+			s.NotificationURL = w.cfg.PublicURL + w.cfg.NotificationPath
+		}
+		if s.ValidationURL == "" && w.cfg.PublicURL != "" {
+			s.ValidationURL = w.cfg.PublicURL + w.cfg.ValidationPath
+		}
+	}
+	if r, ok := j.cmd.(*command.Refund); ok && r.Locale == "" {
+		r.Locale = app.Locale
+	}
+	if w.cfg.Router != nil {
+		if cid, cur := commandCustomer(j.cmd); cid != "" && cur != "" {
+			reason, err := w.cfg.Router.CheckCurrency(ctx, app.Name, cid, cur)
+			if err != nil || reason != "" {
+				return reason, err
+			}
+		}
+	}
+	return "", nil
+}
+
+// NotFoundError is a Router's answer for a front end nobody serves.
+type NotFoundError struct{ Website, Currency string }
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("no application serves website %q in currency %s", e.Website, e.Currency)
+}
+
+func commandCurrency(c command.Command) string {
+	switch c := c.(type) {
+	case *command.Session:
+		return c.Currency
+	case *command.Refund:
+		return c.Currency
+	}
+	return ""
+}
+
+func commandCustomer(c command.Command) (cid, currency string) {
+	switch c := c.(type) {
+	case *command.Session:
+		return c.CID, c.Currency
+	case *command.Refund:
+		return c.CID, c.Currency
+	}
+	return "", ""
+}
+
+// waitForHolder waits while another worker holds the command (a duplicate
+// delivery): it never calls Praxis alongside it. It returns the record once
+// done, or a fresh claim once the holder released it or its claim expired.
+func (w *Worker) waitForHolder(ctx context.Context, j *job, key string) (idempotency.Claim, error) {
+	w.metrics.Busy.WithLabelValues(j.name).Inc()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	lastProgress := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return idempotency.Claim{}, ctx.Err()
+		case <-tick.C:
+		}
+		if time.Since(lastProgress) > w.cfg.AckWait/3 {
+			_ = j.msg.InProgress()
+			lastProgress = time.Now()
+		}
+		c, err := w.deps.Store.Claim(ctx, key, w.cfg.ClaimTTL)
+		if err != nil {
+			return idempotency.Claim{}, err
+		}
+		if c.State != idempotency.Busy {
+			return c, nil
+		}
+	}
+}
+
+// replay answers a command that already finished from its stored result.
+func (w *Worker) replay(ctx context.Context, j *job, value []byte) {
+	var st stored
+	if err := json.Unmarshal(value, &st); err != nil {
+		w.retryLater(ctx, j, nil, "decode stored result", err)
+		return
+	}
+	if st.Fingerprint != j.fp {
+		w.finishInvalid(ctx, j, fmt.Sprintf("command id %q was already used for a different %s command; use a new id", j.res.ID, st.Result.Command))
+		return
+	}
+	res := st.Result
+	res.Replayed = true
+	res.Deliveries = j.res.Deliveries
+	j.res = res
+	w.metrics.Replays.WithLabelValues(j.app.Name, j.name).Inc()
+	j.log.Debug().Msg("command already done; replaying its result")
+	w.publishAndAck(ctx, j, false)
+}
+
+// execute runs a claimed command: reconcile first if an earlier holder may
+// have acted, then one Praxis call, then record and publish the result or
+// give the claim back for a later retry.
+func (w *Worker) execute(ctx context.Context, j *job, claim idempotency.Claim) {
+	stop := w.keepAlive(ctx, j)
+	defer stop()
+
+	if claim.Attempts > 1 && j.spec.StateChanging {
+		switch rec := w.reconcile(ctx, j); rec {
+		case reconciledDone, reconciledFinal:
+			w.finish(ctx, j, claim)
+			return
+		case reconcileUnknown:
+			w.retryLater(ctx, j, &claim, "reconcile", errors.New("lookup failed; outcome of the earlier attempt still unknown"))
+			return
+		}
+	}
+
+	err := w.call(ctx, j)
+	switch praxis.Classify(err) {
+	case praxis.OutcomeSuccess:
+		j.res.Outcome = command.OutcomeOK
+		if s, ok := j.cmd.(*command.Session); ok && w.cfg.Sessions != nil {
+			if rerr := w.cfg.Sessions.RecordSession(ctx, j.app.Name, s); rerr != nil {
+				j.log.Warn().Err(rerr).Msg("session opened, but its fixed amount was not recorded for validation")
+			}
+		}
+	case praxis.OutcomeRejected:
+		j.res.Outcome = command.OutcomeRejected
+		var pe *praxis.Error
+		if errors.As(err, &pe) {
+			j.res.Praxis = &command.Status{Status: pe.Status, Description: pe.Description}
+			j.res.Reason = pe.Error()
+		}
+	default:
+		if int(j.meta.NumDelivered) < w.cfg.MaxAttempts {
+			w.retryLater(ctx, j, &claim, "praxis call", err)
+			return
+		}
+		// Out of attempts: say exactly what is known.
+		if j.spec.StateChanging && sentOrUnknown(err) {
+			switch w.reconcile(ctx, j) {
+			case reconciledDone, reconciledFinal:
+				w.finish(ctx, j, claim)
+				return
+			}
+		}
+		j.res.Outcome = command.OutcomeFailed
+		j.res.Reason = fmt.Sprintf("gave up after %d deliveries: %v", j.meta.NumDelivered, err)
+	}
+	w.finish(ctx, j, claim)
+}
+
+func sentOrUnknown(err error) bool {
+	var pe *praxis.Error
+	return !errors.As(err, &pe) || pe.Sent || pe.Outcome == praxis.OutcomeUnknown
+}
+
+// keepAlive sends in-progress acks during long work, so AckWait does not
+// redeliver a command that is still running.
+func (w *Worker) keepAlive(ctx context.Context, j *job) func() {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(w.cfg.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				_ = j.msg.InProgress()
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// finish records a final result and publishes it. ok and rejected results
+// are stored as done, so redeliveries and re-publishes replay them; a
+// failed result releases the claim (keeping its attempt count), so an
+// operator's replay reconciles and then tries again.
+func (w *Worker) finish(ctx context.Context, j *job, claim idempotency.Claim) {
+	j.res.LatencyMS = float64(w.cfg.Now().Sub(j.meta.Timestamp).Microseconds()) / 1000
+	j.res.CompletedAt = w.cfg.Now().UTC()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if j.res.Outcome == command.OutcomeFailed {
+		if err := w.deps.Store.Release(sctx, claim); err != nil && !errors.Is(err, idempotency.ErrNotHolder) {
+			j.log.Warn().Err(err).Msg("release claim of a failed command")
+		}
+		w.publishAndAck(ctx, j, true)
+		return
+	}
+	if err := w.deps.Store.Complete(sctx, claim, encodeStored(j.fp, j.res), w.cfg.ResultTTL); err != nil {
+		if errors.Is(err, idempotency.ErrNotHolder) {
+			// Our claim expired during the call and another worker took
+			// over; it reconciles, so it will find this effect, not repeat it.
+			j.log.Warn().Msg("claim lost during the call; the successor reconciles")
+		} else {
+			w.retryLater(ctx, j, nil, "store result", err)
+			return
+		}
+	}
+	w.publishAndAck(ctx, j, false)
+}
+
+// finishInvalid ends a command refused by validation: result, dead letter, ack.
+func (w *Worker) finishInvalid(ctx context.Context, j *job, reason string) {
+	j.res.Outcome = command.OutcomeInvalid
+	j.res.Reason = reason
+	j.res.CompletedAt = w.cfg.Now().UTC()
+	if j.res.ID == "" {
+		j.res.StreamSeq = j.meta.Sequence.Stream
+	}
+	j.log.Warn().Str("reason", reason).Msg("invalid command")
+	w.publishAndAck(ctx, j, true)
+}
+
+// retryLater gives the claim back (if held) and asks for a redelivery after
+// our backoff. A plain Nak would ignore the consumer's BackOff (nats-server
+// #4726), so the delay is always explicit.
+func (w *Worker) retryLater(ctx context.Context, j *job, claim *idempotency.Claim, what string, err error) {
+	if claim != nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		if rerr := w.deps.Store.Release(sctx, *claim); rerr != nil && !errors.Is(rerr, idempotency.ErrNotHolder) {
+			j.log.Warn().Err(rerr).Msg("release claim")
+		}
+		cancel()
+	}
+	delay := w.backoff(int(j.meta.NumDelivered))
+	w.metrics.Retries.WithLabelValues(j.name, retryReason(err)).Inc()
+	j.log.Warn().Err(err).Str("step", what).Dur("retry_in", delay).Uint64("deliveries", j.meta.NumDelivered).Msg("command will be retried")
+	if nerr := j.msg.NakWithDelay(delay); nerr != nil {
+		j.log.Warn().Err(nerr).Msg("nak; AckWait will redeliver")
+	}
+}
+
+func retryReason(err error) string {
+	switch praxis.Classify(err) {
+	case praxis.OutcomeTransient:
+		return "transient"
+	case praxis.OutcomeUnknown:
+		var pe *praxis.Error
+		if errors.As(err, &pe) {
+			return "unknown_outcome"
+		}
+	}
+	return "internal"
+}
+
+// publishAndAck publishes the result (and a dead letter when asked), sends
+// it to the command's reply subject, and acks. If the result cannot be
+// stored the command is nak'ed: the stored record makes the retry a replay.
+func (w *Worker) publishAndAck(ctx context.Context, j *job, deadLetter bool) {
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	data, err := json.Marshal(j.res)
+	if err != nil {
+		j.log.Error().Err(err).Msg("encode result")
+		_ = j.msg.NakWithDelay(w.backoff(int(j.meta.NumDelivered)))
+		return
+	}
+	appToken := j.res.Application
+	if appToken == "" {
+		appToken = j.appToken
+	}
+	resultID := "result:" + appToken + ":" + j.res.ID
+	if j.res.ID == "" || j.res.Outcome == command.OutcomeInvalid || j.res.Outcome == command.OutcomeFailed {
+		resultID = "result:seq:" + strconv.FormatUint(j.meta.Sequence.Stream, 10)
+	}
+	msg := &nats.Msg{Subject: subjects.Result(appToken, j.name), Data: data, Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, resultID)
+	if _, err := w.deps.JS.PublishMsg(pctx, msg, jetstream.WithExpectStream(subjects.StreamResults)); err != nil {
+		w.retryLater(ctx, j, nil, "publish result", err)
+		return
+	}
+	if deadLetter {
+		if err := w.deadLetter(pctx, j, appToken); err != nil {
+			w.retryLater(ctx, j, nil, "publish dead letter", err)
+			return
+		}
+	}
+	if reply := j.msg.Headers().Get(HeaderReplyTo); reply != "" {
+		if err := w.deps.NC.Publish(reply, data); err != nil {
+			j.log.Warn().Err(err).Msg("send result to the reply subject")
+		}
+	}
+	if err := j.msg.Ack(); err != nil {
+		j.log.Warn().Err(err).Msg("ack command; a redelivery will replay its stored result")
+	}
+	w.metrics.Commands.WithLabelValues(appToken, j.name, j.res.Outcome).Inc()
+	if !j.res.Replayed {
+		w.metrics.Latency.WithLabelValues(j.name).Observe(w.cfg.Now().Sub(j.meta.Timestamp).Seconds())
+	}
+	j.log.Debug().Str("outcome", j.res.Outcome).Msg("command finished")
+}
+
+// deadLetter copies the command, byte for byte, to praxis.dlq.<app>.<command>
+// with headers naming why; a replay re-publishes it under the same id.
+func (w *Worker) deadLetter(ctx context.Context, j *job, appToken string) error {
+	h := nats.Header{}
+	h.Set(jetstream.MsgIDHeader, "dlq:"+strconv.FormatUint(j.meta.Sequence.Stream, 10))
+	h.Set(HeaderDLQReason, j.res.Reason)
+	h.Set(HeaderDLQOutcome, j.res.Outcome)
+	h.Set(HeaderDLQAttempts, strconv.Itoa(j.res.Attempts))
+	h.Set(HeaderDLQDeliveries, strconv.FormatUint(j.meta.NumDelivered, 10))
+	h.Set(HeaderDLQSubject, j.msg.Subject())
+	h.Set(HeaderDLQStreamSeq, strconv.FormatUint(j.meta.Sequence.Stream, 10))
+	if j.res.ID != "" {
+		h.Set(HeaderDLQCommandID, j.res.ID)
+	}
+	name := j.name
+	msg := &nats.Msg{Subject: subjects.DeadLetter(appToken, name), Data: j.msg.Data(), Header: h}
+	_, err := w.deps.JS.PublishMsg(ctx, msg, jetstream.WithExpectStream(subjects.StreamDLQ))
+	if err == nil {
+		w.metrics.DeadLetters.WithLabelValues(appToken, name, j.res.Outcome).Inc()
+	}
+	return err
+}

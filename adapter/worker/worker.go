@@ -1,0 +1,352 @@
+// Package worker turns CRM commands on praxis.commands.<app>.<command> into
+// Praxis calls, each state-changing call made at most once per command id,
+// and publishes exactly one result per command.
+//
+// All replicas share one durable pull consumer on a work-queue stream;
+// scaling is running more of them. Each command goes through:
+//
+//	parse + validate ─ invalid ─────────────────────────────▶ result invalid + dead letter
+//	claim the command id ─ done ─▶ replay the stored result (no Praxis call)
+//	                     ─ busy ─▶ wait for the other holder, then replay or take over
+//	acquired ─ earlier holder may have acted (attempts > 1)? ─▶ reconcile by lookup first
+//	call Praxis once ─ ok / business error ─▶ store result, publish it, ack
+//	                 ─ transient / unknown ─▶ release claim, NakWithDelay(backoff)
+//	                                           (after max_attempts: failed + dead letter)
+//
+// The claim's attempt counter survives a release, so any retry of a
+// state-changing call looks Praxis up before calling again.
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
+
+	"github.com/praxis-adapter/praxis-adapter/adapter/command"
+	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/idempotency"
+	"github.com/praxis-adapter/praxis-adapter/subjects"
+)
+
+// Header names on command, result and dead-letter messages.
+const (
+	// HeaderReplyTo on a command names a subject that also receives its
+	// result (JetStream keeps headers, not the publisher's reply subject).
+	HeaderReplyTo = "Praxis-Reply-To"
+	// Dead-letter headers: why, after how many Praxis attempts and
+	// deliveries, and where the command came from.
+	HeaderDLQReason     = "Praxis-Dlq-Reason"
+	HeaderDLQOutcome    = "Praxis-Dlq-Outcome"
+	HeaderDLQAttempts   = "Praxis-Dlq-Attempts"
+	HeaderDLQDeliveries = "Praxis-Dlq-Deliveries"
+	HeaderDLQSubject    = "Praxis-Command-Subject"
+	HeaderDLQCommandID  = "Praxis-Command-Id"
+	HeaderDLQStreamSeq  = "Praxis-Command-Seq"
+)
+
+// Application is one configured Praxis application as the worker sees it.
+type Application struct {
+	Name        string
+	Credentials praxis.Credentials
+	// Locale and ReturnURL fill commands that leave them empty.
+	Locale    string
+	ReturnURL string
+	// RateLimit bounds Praxis calls per second (0: unlimited).
+	RateLimit float64
+	Burst     int
+}
+
+// Config configures a worker. Zero values take the defaults of
+// adapter/config.
+type Config struct {
+	Applications []Application
+	// PublicURL is the ingress as Praxis reaches it; commands without a
+	// notification_url or validation_url get ones built from it.
+	PublicURL string
+	// NotificationPath and ValidationPath are appended to PublicURL.
+	NotificationPath string
+	ValidationPath   string
+	MaxInFlight      int
+	AckWait          time.Duration
+	// MaxDeliver is the consumer's redelivery cap; 0 (the default) means
+	// unlimited, so an infrastructure outage never strands a command: the
+	// worker itself gives up on Praxis after MaxAttempts deliveries.
+	MaxDeliver   int
+	MaxAttempts  int
+	RetryBase    time.Duration
+	RetryMax     time.Duration
+	ClaimTTL     time.Duration
+	ResultTTL    time.Duration
+	DrainTimeout time.Duration
+	// PullWait bounds one fetch; it is also how quickly Run notices a stop.
+	PullWait time.Duration
+	// Router resolves commands that name a front end instead of an
+	// application, and checks customer currencies; nil: applications only.
+	Router Router
+	// Sessions records what a session command fixed (amount, balance), for
+	// the ingress's validation rules; nil: nothing recorded.
+	Sessions SessionRecorder
+	Now      func() time.Time
+}
+
+// Router resolves the application of a command sent to the `frontend`
+// pseudo-application, and enforces one currency per customer.
+type Router interface {
+	// Resolve returns the application name for (website, currency).
+	Resolve(ctx context.Context, website, currency string) (string, error)
+	// CheckCurrency returns a reason when the customer is known in
+	// another currency ("" when fine), and remembers the currency.
+	CheckCurrency(ctx context.Context, app, cid, currency string) (string, error)
+}
+
+// SessionRecorder remembers what a session command fixed, keyed by order id.
+type SessionRecorder interface {
+	RecordSession(ctx context.Context, app string, s *command.Session) error
+}
+
+// Deps are the connections a worker uses; it closes none of them.
+type Deps struct {
+	NC       *nats.Conn
+	JS       jetstream.JetStream
+	Store    idempotency.Store
+	Client   *praxis.Client
+	Log      zerolog.Logger
+	Registry prometheus.Registerer
+}
+
+// Worker consumes commands.
+type Worker struct {
+	cfg     Config
+	deps    Deps
+	log     zerolog.Logger
+	metrics *Metrics
+	apps    map[string]*appState
+}
+
+type appState struct {
+	Application
+	limiter *rate.Limiter
+}
+
+// FrontendApp is the <app> token of commands routed by website and currency.
+const FrontendApp = "frontend"
+
+// New validates cfg and builds a worker.
+func New(cfg Config, deps Deps) (*Worker, error) {
+	if deps.JS == nil || deps.NC == nil || deps.Store == nil || deps.Client == nil || deps.Registry == nil {
+		return nil, errors.New("worker: NATS, JetStream, store, Praxis client and metrics registry are required")
+	}
+	if len(cfg.Applications) == 0 {
+		return nil, errors.New("worker: no applications configured")
+	}
+	setDefaults(&cfg)
+	if cfg.ClaimTTL <= 0 || cfg.MaxInFlight < 1 || cfg.MaxAttempts < 1 {
+		return nil, errors.New("worker: claim TTL, max in flight and max attempts must be positive")
+	}
+	w := &Worker{cfg: cfg, deps: deps, log: deps.Log.With().Str("component", "worker").Logger(),
+		metrics: NewMetrics(deps.Registry), apps: make(map[string]*appState)}
+	for _, a := range cfg.Applications {
+		if a.Name == FrontendApp {
+			return nil, fmt.Errorf("worker: %q is reserved for front-end routing; rename the application", FrontendApp)
+		}
+		lim := rate.NewLimiter(rate.Inf, 1)
+		if a.RateLimit > 0 {
+			lim = rate.NewLimiter(rate.Limit(a.RateLimit), max(1, a.Burst))
+		}
+		w.apps[a.Name] = &appState{Application: a, limiter: lim}
+	}
+	return w, nil
+}
+
+func setDefaults(c *Config) {
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = 64
+	}
+	if c.AckWait == 0 {
+		c.AckWait = 30 * time.Second
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 5
+	}
+	if c.RetryBase == 0 {
+		c.RetryBase = 500 * time.Millisecond
+	}
+	if c.RetryMax == 0 {
+		c.RetryMax = 30 * time.Second
+	}
+	if c.ClaimTTL == 0 {
+		c.ClaimTTL = time.Minute
+	}
+	if c.ResultTTL == 0 {
+		c.ResultTTL = 7 * 24 * time.Hour
+	}
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = 20 * time.Second
+	}
+	if c.PullWait == 0 {
+		c.PullWait = time.Second
+	}
+	if c.NotificationPath == "" {
+		c.NotificationPath = "/praxis/notification"
+	}
+	if c.ValidationPath == "" {
+		c.ValidationPath = "/praxis/validation"
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// ConsumerConfig is the durable consumer every replica shares.
+func ConsumerConfig(c Config) jetstream.ConsumerConfig {
+	setDefaults(&c)
+	maxDeliver := c.MaxDeliver
+	if maxDeliver <= 0 {
+		maxDeliver = -1
+	}
+	return jetstream.ConsumerConfig{
+		Durable:       subjects.ConsumerWorker,
+		Description:   "praxis-adapter workers: one command, one Praxis effect",
+		FilterSubject: subjects.AllCommands,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       c.AckWait,
+		MaxDeliver:    maxDeliver,
+		MaxAckPending: 100_000,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+}
+
+// Run consumes commands until ctx ends, then stops pulling, lets in-flight
+// commands finish within DrainTimeout, and naks what is still running.
+func (w *Worker) Run(ctx context.Context) error {
+	cons, err := w.deps.JS.CreateOrUpdateConsumer(ctx, subjects.StreamCommands, ConsumerConfig(w.cfg))
+	if err != nil {
+		return fmt.Errorf("worker: ensure consumer %s: %w", subjects.ConsumerWorker, err)
+	}
+	// Handlers outlive ctx by up to DrainTimeout, so a Praxis call that is
+	// under way finishes instead of becoming an unknown outcome.
+	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer hcancel()
+	slots := make(chan struct{}, w.cfg.MaxInFlight)
+	var wg sync.WaitGroup
+	w.log.Info().Int("max_in_flight", w.cfg.MaxInFlight).Msg("worker started")
+
+	for ctx.Err() == nil {
+		n := w.reserve(ctx, slots)
+		if n == 0 {
+			break
+		}
+		batch, err := cons.Fetch(n, jetstream.FetchMaxWait(w.cfg.PullWait))
+		if err != nil {
+			w.unreserve(slots, n)
+			if ctx.Err() == nil {
+				w.log.Warn().Err(err).Msg("fetch commands")
+				sleep(ctx, 200*time.Millisecond)
+			}
+			continue
+		}
+		got := 0
+		for msg := range batch.Messages() {
+			got++
+			wg.Add(1)
+			w.metrics.InFlight.Inc()
+			go func() {
+				defer func() {
+					w.metrics.InFlight.Dec()
+					<-slots
+					wg.Done()
+				}()
+				w.handle(hctx, msg)
+			}()
+		}
+		w.unreserve(slots, n-got)
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
+			w.log.Warn().Err(err).Msg("fetch commands")
+		}
+	}
+
+	w.log.Info().Msg("worker stopping: no more pulls; finishing in-flight commands")
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(w.cfg.DrainTimeout):
+		w.log.Warn().Dur("drain_timeout", w.cfg.DrainTimeout).Msg("in-flight commands did not finish; cancelling them (they are nak'ed and redelivered)")
+		hcancel()
+		<-done
+	}
+	w.log.Info().Msg("worker stopped")
+	return nil
+}
+
+// reserve blocks for one free slot, then takes every other free one
+// (waiting up to a millisecond for more, so fetches are batched under load).
+func (w *Worker) reserve(ctx context.Context, slots chan struct{}) int {
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0
+	}
+	n := 1
+	deadline := time.Now().Add(time.Millisecond)
+	for n < cap(slots) {
+		select {
+		case slots <- struct{}{}:
+			n++
+			continue
+		default:
+		}
+		if n >= cap(slots)/8 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	return n
+}
+
+func (w *Worker) unreserve(slots chan struct{}, n int) {
+	for i := 0; i < n; i++ {
+		<-slots
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// backoff is the redelivery delay after the n-th delivery failed: base·2^(n-1)
+// capped at RetryMax, with jitter in [50%, 100%] so retries spread out.
+func (w *Worker) backoff(n int) time.Duration {
+	d := w.cfg.RetryBase
+	for i := 1; i < n && d < w.cfg.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, w.cfg.RetryMax)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// stored is the idempotency record's value for a finished command.
+type stored struct {
+	Fingerprint string         `json:"fingerprint"`
+	Result      command.Result `json:"result"`
+}
+
+func encodeStored(fp string, r command.Result) []byte {
+	b, _ := json.Marshal(stored{Fingerprint: fp, Result: r})
+	return b
+}

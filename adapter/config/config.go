@@ -134,11 +134,16 @@ type DefaultAnswer struct {
 
 // Worker configures command consumption.
 type Worker struct {
+	// Listen serves /healthz, /readyz and /metrics in a worker-only
+	// process (the ingress port serves them otherwise).
+	Listen string `yaml:"listen" env:"PRAXIS_WORKER_LISTEN"`
 	// MaxInFlight bounds concurrent commands per worker process.
 	MaxInFlight int `yaml:"max_in_flight" env:"PRAXIS_WORKER_MAX_IN_FLIGHT"`
 	// AckWait is the consumer's redelivery timer; in-progress acks extend it.
 	AckWait time.Duration `yaml:"ack_wait"`
-	// MaxDeliver bounds deliveries of one command message.
+	// MaxDeliver caps JetStream redeliveries of one command; 0 (default)
+	// is unlimited, so an outage never strands a command: max_attempts
+	// bounds the Praxis retries themselves.
 	MaxDeliver int `yaml:"max_deliver"`
 	// MaxAttempts bounds Praxis calls for one command (transient retries).
 	MaxAttempts int `yaml:"max_attempts"`
@@ -244,15 +249,25 @@ func (a Application) Credentials() praxis.Credentials {
 // environment overrides from getenv, resolves secrets, fills defaults and
 // validates. Every error names the field.
 func Load(path string, getenv func(string) string) (*Config, error) {
-	var c Config
+	var raw []byte
 	if path != "" {
-		raw, err := os.ReadFile(path)
-		if err != nil {
+		var err error
+		if raw, err = os.ReadFile(path); err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		if err := Parse(raw, &c); err != nil {
-			return nil, fmt.Errorf("config %s: %w", path, err)
-		}
+	}
+	c, err := LoadBytes(raw, getenv)
+	if err != nil && path != "" {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, err
+}
+
+// LoadBytes is Load for YAML already in memory (the built-in demo config).
+func LoadBytes(raw []byte, getenv func(string) string) (*Config, error) {
+	var c Config
+	if err := Parse(raw, &c); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	if err := applyEnv(&c, getenv); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -324,9 +339,7 @@ func (c *Config) SetDefaults() {
 		c.Worker.MaxInFlight = 64
 	}
 	defDur(&c.Worker.AckWait, 30*time.Second)
-	if c.Worker.MaxDeliver == 0 {
-		c.Worker.MaxDeliver = 20
-	}
+	def(&c.Worker.Listen, "127.0.0.1:8481")
 	if c.Worker.MaxAttempts == 0 {
 		c.Worker.MaxAttempts = 5
 	}
@@ -457,8 +470,11 @@ func (c *Config) validate(problems []string) error {
 	if c.Worker.ClaimTTL <= c.Praxis.Timeout {
 		add("worker.claim_ttl: %v must exceed praxis.timeout (%v), or a slow call's claim expires while it runs", c.Worker.ClaimTTL, c.Praxis.Timeout)
 	}
-	if c.Worker.MaxAttempts < 1 || c.Worker.MaxDeliver < 1 {
-		add("worker.max_attempts and worker.max_deliver must be at least 1")
+	if c.Worker.MaxAttempts < 1 {
+		add("worker.max_attempts: %d must be at least 1", c.Worker.MaxAttempts)
+	}
+	if c.Worker.MaxDeliver != 0 && c.Worker.MaxDeliver <= c.Worker.MaxAttempts {
+		add("worker.max_deliver: %d must exceed worker.max_attempts (%d), or be 0 for unlimited", c.Worker.MaxDeliver, c.Worker.MaxAttempts)
 	}
 	if c.Worker.AckWait < time.Second {
 		add("worker.ack_wait: %v is too short (default 30s)", c.Worker.AckWait)

@@ -13,8 +13,8 @@ import (
 	"strings"
 )
 
-// command is one subcommand: its one-line summary and its entry point.
-type command struct {
+// subcommand is one subcommand: its one-line summary and its entry point.
+type subcommand struct {
 	summary string
 	run     func(ctx context.Context, env *Env, args []string) error
 }
@@ -28,9 +28,14 @@ type Env struct {
 // errUsage marks an error whose message is usage help, printed as-is.
 var errUsage = errors.New("usage")
 
-func commands() map[string]command {
-	return map[string]command{
+func commands() map[string]subcommand {
+	return map[string]subcommand{
+		"run":     {"run everything in one process (embedded NATS and store, ingress, worker, simulator)", runRun},
+		"ingress": {"run the HTTP ingress only (scale it on its own)", runIngress},
+		"worker":  {"run the command worker only (scale it on its own)", runWorker},
 		"sim":     {"run the Praxis simulator alone (HTTP API, cashier page, webhooks)", runSim},
+		"send":    {"publish a command and wait for its result", runSend},
+		"tail":    {"print events, ledger instructions, results and dead letters as they arrive", runTail},
 		"version": {"print the version", runVersion},
 	}
 }
@@ -65,7 +70,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func usage(w io.Writer, cmds map[string]command) {
+func usage(w io.Writer, cmds map[string]subcommand) {
 	fmt.Fprintln(w, "praxis-adapter: a NATS JetStream adapter for the Praxis Cashier gateway")
 	fmt.Fprintln(w, "\nUsage: praxis-adapter <command> [flags]\n\nCommands:")
 	names := make([]string, 0, len(cmds))

@@ -1,0 +1,557 @@
+// Package runtime wires the configuration into running roles: the NATS
+// connection (or an embedded server), the idempotency store (Redis, or a
+// JetStream KV bucket in single-process mode), the streams, the ingress HTTP
+// server, the worker, the ledger, and the simulator when no Praxis is
+// configured. It owns the order of shutdown: readiness false → stop
+// accepting → finish in-flight work → drain NATS → exit.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/praxis-adapter/praxis-adapter/adapter/config"
+	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/adapter/processor"
+	"github.com/praxis-adapter/praxis-adapter/adapter/sim"
+	"github.com/praxis-adapter/praxis-adapter/adapter/worker"
+	"github.com/praxis-adapter/praxis-adapter/idempotency"
+	"github.com/praxis-adapter/praxis-adapter/ingress"
+	"github.com/praxis-adapter/praxis-adapter/subjects"
+)
+
+// Roles says what this process runs.
+type Roles struct {
+	Ingress bool
+	Worker  bool
+	// Simulator runs the built-in Praxis simulator and points the worker at
+	// it; only sensible when praxis.base_url is empty.
+	Simulator bool
+}
+
+// DemoSecret is the public test secret of Praxis' documentation, used for
+// applications without a secret when the simulator stands in for Praxis.
+const DemoSecret = "MerchantSecretKey"
+
+// Runtime is a started process: every component, ready to serve.
+type Runtime struct {
+	cfg   *config.Config
+	roles Roles
+	log   zerolog.Logger
+	reg   *prometheus.Registry
+
+	embedded *server.Server
+	ingNC    *nats.Conn
+	wrkNC    *nats.Conn
+	js       jetstream.JetStream
+	store    Store
+	rdb      *redis.Client
+
+	sim     *sim.Simulator
+	simHTTP *http.Server
+	simURL  string
+
+	ing      *ingress.Server
+	ingHTTP  *http.Server
+	ingURL   string
+	wrk      *worker.Worker
+	admin    *http.Server
+	adminURL string
+
+	background sync.WaitGroup
+	bgCancel   context.CancelFunc
+	errs       chan error
+}
+
+// Store is what the roles need of the idempotency backend.
+type Store interface {
+	idempotency.Store
+	idempotency.Records
+}
+
+// Start builds and starts every component of roles. On error, whatever was
+// started is stopped again.
+func Start(ctx context.Context, cfg *config.Config, roles Roles, log zerolog.Logger) (rt *Runtime, err error) {
+	r := &Runtime{cfg: cfg, roles: roles, log: log, reg: prometheus.NewRegistry(), errs: make(chan error, 8)}
+	r.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	defer func() {
+		if err != nil {
+			r.closeAll()
+		}
+	}()
+	if err := r.startNATS(ctx); err != nil {
+		return nil, err
+	}
+	if err := subjects.EnsureStreams(ctx, r.js, cfg.NATS.Streams); err != nil {
+		return nil, err
+	}
+	if err := r.startStore(ctx); err != nil {
+		return nil, err
+	}
+	if roles.Simulator {
+		if err := r.startSimulator(); err != nil {
+			return nil, err
+		}
+	}
+	// The ingress listens first: the worker's default notification_url
+	// and the simulator's webhooks need its address.
+	if roles.Ingress {
+		if err := r.startIngress(); err != nil {
+			return nil, err
+		}
+	}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r.bgCancel = cancel
+	if roles.Worker {
+		if err := r.startWorker(bg); err != nil {
+			return nil, err
+		}
+	}
+	if !roles.Ingress {
+		if err := r.startAdmin(); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Endpoints is what the process listens on, for the start-up banner.
+type Endpoints struct {
+	NATS      string
+	Ingress   string
+	Admin     string
+	Simulator string
+	Store     string
+}
+
+// Endpoints reports the addresses actually bound.
+func (r *Runtime) Endpoints() Endpoints {
+	e := Endpoints{Ingress: r.ingURL, Admin: r.adminURL, Simulator: r.simURL}
+	if r.embedded != nil {
+		e.NATS = r.embedded.ClientURL() + " (embedded)"
+	} else {
+		e.NATS = r.cfg.NATS.URL
+	}
+	if r.rdb != nil {
+		e.Store = "redis " + r.rdb.Options().Addr
+	} else {
+		e.Store = "embedded (JetStream key-value buckets)"
+	}
+	return e
+}
+
+// Errors reports a component that stopped on its own (a listener failed).
+func (r *Runtime) Errors() <-chan error { return r.errs }
+
+// Registry is the process's Prometheus registry.
+func (r *Runtime) Registry() *prometheus.Registry { return r.reg }
+
+// Simulator is the built-in simulator, when running.
+func (r *Runtime) Simulator() *sim.Simulator { return r.sim }
+
+func (r *Runtime) startNATS(ctx context.Context) error {
+	url := r.cfg.NATS.URL
+	var inProcess nats.Option
+	if url == "" {
+		srv, err := StartEmbeddedNATS(r.cfg.NATS.Embedded)
+		if err != nil {
+			return err
+		}
+		r.embedded = srv
+		url = srv.ClientURL()
+		inProcess = nats.InProcessServer(srv)
+	}
+	base := []nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond), nats.Timeout(5 * time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				r.log.Warn().Err(err).Msg("NATS disconnected")
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { r.log.Info().Str("url", nc.ConnectedUrlRedacted()).Msg("NATS reconnected") }),
+	}
+	if inProcess != nil {
+		base = append(base, inProcess)
+	}
+	if r.cfg.NATS.CredsFile != "" {
+		base = append(base, nats.UserCredentials(r.cfg.NATS.CredsFile))
+	}
+	var err error
+	// The ingress connection never buffers while disconnected: a publish
+	// that cannot be sent must fail now (Praxis hears -1), not land later.
+	r.ingNC, err = nats.Connect(url, append(base, nats.Name("praxis-adapter"), nats.ReconnectBufSize(-1))...)
+	if err != nil {
+		return fmt.Errorf("connect to NATS at %s: %w", url, err)
+	}
+	r.js, err = jetstream.New(r.ingNC)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	if r.roles.Worker {
+		r.wrkNC, err = nats.Connect(url, append(base, nats.Name("praxis-adapter-worker"))...)
+		if err != nil {
+			return fmt.Errorf("connect worker to NATS at %s: %w", url, err)
+		}
+	}
+	_ = ctx
+	return nil
+}
+
+// StartEmbeddedNATS starts an in-process NATS server with JetStream, its
+// data in cfg.StoreDir (created on demand).
+func StartEmbeddedNATS(cfg config.EmbeddedNATS) (*server.Server, error) {
+	host, port, err := splitHostPort(cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("nats.embedded.listen: %w", err)
+	}
+	if err := os.MkdirAll(cfg.StoreDir, 0o750); err != nil {
+		return nil, fmt.Errorf("nats.embedded.store_dir: %w", err)
+	}
+	srv, err := server.NewServer(&server.Options{
+		ServerName: "praxis-adapter-embedded",
+		Host:       host,
+		Port:       port,
+		JetStream:  true,
+		StoreDir:   cfg.StoreDir,
+		NoSigs:     true,
+		NoLog:      true,
+		MaxPayload: 8 << 20,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded NATS: %w", err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		srv.Shutdown()
+		return nil, fmt.Errorf("embedded NATS did not start listening on %s within 10s (is the port taken? set nats.embedded.listen)", cfg.Listen)
+	}
+	return srv, nil
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	var port int
+	if _, err := fmt.Sscan(p, &port); err != nil {
+		return "", 0, fmt.Errorf("port %q: %w", p, err)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	return host, port, nil
+}
+
+func (r *Runtime) startStore(ctx context.Context) error {
+	if u := r.cfg.Redis.URL; u != "" {
+		opts, err := redis.ParseURL(u)
+		if err != nil {
+			return fmt.Errorf("redis.url: %w", err)
+		}
+		if opts.PoolSize == 0 {
+			// Every in-flight webhook and command holds a connection for
+			// a round trip; the default (10 per CPU) queues them.
+			opts.PoolSize = 256
+		}
+		r.rdb = redis.NewClient(opts)
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := r.rdb.Ping(pctx).Err(); err != nil {
+			return fmt.Errorf("redis at %s: %w", opts.Addr, err)
+		}
+		s, err := idempotency.NewRedis(r.rdb, idempotency.RedisConfig{
+			Prefix:        r.cfg.Redis.KeyPrefix + "idem:",
+			RecordsPrefix: r.cfg.Redis.KeyPrefix + "records:",
+		})
+		if err != nil {
+			return err
+		}
+		r.store = s
+		return nil
+	}
+	maxAge := max(r.cfg.Ingress.DoneTTL, r.cfg.Worker.ResultTTL)
+	s, err := idempotency.NewKV(ctx, r.js, idempotency.KVConfig{MaxAge: maxAge, Replicas: r.cfg.NATS.Streams.Replicas})
+	if err != nil {
+		return err
+	}
+	r.store = s
+	return nil
+}
+
+func (r *Runtime) lists() *praxis.Lists {
+	l := r.cfg.Lists()
+	return &l
+}
+
+func (r *Runtime) startSimulator() error {
+	apps := make([]sim.Application, 0, len(r.cfg.Applications))
+	for _, a := range r.cfg.Applications {
+		apps = append(apps, sim.Application{MerchantID: a.MerchantID, ApplicationKey: a.ApplicationKey, Secrets: secretsOrDemo(a)})
+	}
+	ln, err := net.Listen("tcp", r.cfg.Simulator.Listen)
+	if err != nil {
+		return fmt.Errorf("simulator.listen %s: %w", r.cfg.Simulator.Listen, err)
+	}
+	r.simURL = "http://" + ln.Addr().String()
+	r.sim, err = sim.New(sim.Config{Applications: apps, BaseURL: r.simURL, Lists: r.lists(), ResendDelay: r.cfg.Simulator.ResendDelay},
+		r.log.With().Str("component", "simulator").Logger())
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	r.simHTTP = &http.Server{Handler: r.sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	r.serve(r.simHTTP, ln, "simulator")
+	return nil
+}
+
+func secretsOrDemo(a config.Application) []string {
+	if len(a.Secrets) > 0 {
+		return a.Secrets
+	}
+	return []string{DemoSecret}
+}
+
+func (r *Runtime) applicationSecrets(a config.Application) []string {
+	if r.roles.Simulator {
+		return secretsOrDemo(a)
+	}
+	return a.Secrets
+}
+
+func (r *Runtime) processors() *processor.Mapper {
+	pairs := make([][2]string, 0, len(r.cfg.Ledger.Processors))
+	for _, p := range r.cfg.Ledger.Processors {
+		pairs = append(pairs, [2]string{p.Match, p.Name})
+	}
+	m, err := processor.New(pairs...)
+	if err != nil {
+		panic(err) // config validation compiled these already
+	}
+	return m
+}
+
+func (r *Runtime) startIngress() error {
+	apps := make([]ingress.Application, 0, len(r.cfg.Applications))
+	for _, a := range r.cfg.Applications {
+		apps = append(apps, ingress.Application{Name: a.Name, MerchantID: a.MerchantID, ApplicationKey: a.ApplicationKey, Secrets: r.applicationSecrets(a)})
+	}
+	def := praxis.Reply{Status: r.cfg.Ingress.ValidationDefault.Status, Description: r.cfg.Ingress.ValidationDefault.Description}
+	if a := r.cfg.Ingress.ValidationDefault.Approve; a != nil && *a {
+		def.Status = 0
+	}
+	ing, err := ingress.New(ingress.Config{
+		Applications: apps, Lists: *r.lists(), MaxBodyBytes: r.cfg.Ingress.MaxBodyBytes,
+		PublishTimeout: r.cfg.Ingress.PublishTimeout, RequestTimeout: r.cfg.Ingress.RequestTimeout,
+		ClaimTTL: r.cfg.Ingress.ClaimTTL, DoneTTL: r.cfg.Ingress.DoneTTL,
+		ReplySignatureHeaders: r.cfg.Ingress.ReplySignatureHeaders, MaxTimestampAge: r.cfg.Ingress.MaxTimestampAge,
+		ValidationDefault: def, Processors: r.processors(),
+	}, ingress.Deps{NC: r.ingNC, JS: r.js, Store: r.store, Log: r.log, Registry: r.reg, Gatherer: r.reg})
+	if err != nil {
+		return err
+	}
+	r.ing = ing
+	ln, err := net.Listen("tcp", r.cfg.Ingress.Listen)
+	if err != nil {
+		return fmt.Errorf("ingress.listen %s: %w", r.cfg.Ingress.Listen, err)
+	}
+	r.ingURL = "http://" + ln.Addr().String()
+	r.ingHTTP = &http.Server{
+		Handler:           ing.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	r.serve(r.ingHTTP, ln, "ingress")
+	return nil
+}
+
+// publicURL is how Praxis reaches the ingress: configured, or (in a single
+// process) the ingress's own address.
+func (r *Runtime) publicURL() string {
+	if r.cfg.Ingress.PublicURL != "" {
+		return r.cfg.Ingress.PublicURL
+	}
+	return r.ingURL
+}
+
+func (r *Runtime) startWorker(ctx context.Context) error {
+	base := r.cfg.Praxis.BaseURL
+	if base == "" {
+		if r.simURL == "" {
+			return errors.New("praxis.base_url is empty and no simulator runs in this process; set PRAXIS_BASE_URL")
+		}
+		base = r.simURL
+	}
+	client, err := praxis.NewClient(praxis.ClientConfig{BaseURL: base, Timeout: r.cfg.Praxis.Timeout, Lists: r.lists()})
+	if err != nil {
+		return err
+	}
+	apps := make([]worker.Application, 0, len(r.cfg.Applications))
+	for _, a := range r.cfg.Applications {
+		cr := a.Credentials()
+		cr.Secrets = r.applicationSecrets(a)
+		apps = append(apps, worker.Application{Name: a.Name, Credentials: cr, Locale: a.Locale, ReturnURL: a.ReturnURL,
+			RateLimit: a.RateLimit, Burst: a.Burst})
+	}
+	js, err := jetstream.New(r.wrkNC)
+	if err != nil {
+		return err
+	}
+	w, err := worker.New(worker.Config{
+		Applications: apps, PublicURL: r.publicURL(), MaxInFlight: r.cfg.Worker.MaxInFlight, AckWait: r.cfg.Worker.AckWait,
+		MaxDeliver: r.cfg.Worker.MaxDeliver, MaxAttempts: r.cfg.Worker.MaxAttempts, RetryBase: r.cfg.Worker.RetryBase,
+		RetryMax: r.cfg.Worker.RetryMax, ClaimTTL: r.cfg.Worker.ClaimTTL, ResultTTL: r.cfg.Worker.ResultTTL,
+		DrainTimeout: r.cfg.Worker.DrainTimeout,
+	}, worker.Deps{NC: r.wrkNC, JS: js, Store: r.store, Client: client, Log: r.log, Registry: r.reg})
+	if err != nil {
+		return err
+	}
+	r.wrk = w
+	r.background.Add(1)
+	go func() {
+		defer r.background.Done()
+		if err := w.Run(ctx); err != nil {
+			r.errs <- fmt.Errorf("worker: %w", err)
+		}
+	}()
+	return nil
+}
+
+// startAdmin serves /healthz, /readyz and /metrics for a process without
+// the ingress (a worker-only replica), so Kubernetes can probe it.
+func (r *Runtime) startAdmin() error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+ingress.PathHealthz, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET "+ingress.PathReadyz, func(w http.ResponseWriter, req *http.Request) {
+		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
+		defer cancel()
+		if err := r.ready(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = fmt.Fprintf(w, "not ready: %v\n", err)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET "+ingress.PathMetrics, promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{}))
+	ln, err := net.Listen("tcp", r.cfg.Worker.Listen)
+	if err != nil {
+		return fmt.Errorf("worker.listen %s: %w", r.cfg.Worker.Listen, err)
+	}
+	r.adminURL = "http://" + ln.Addr().String()
+	r.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	r.serve(r.admin, ln, "admin")
+	return nil
+}
+
+func (r *Runtime) ready(ctx context.Context) error {
+	if r.bgCancel == nil {
+		return errors.New("starting")
+	}
+	for _, nc := range []*nats.Conn{r.ingNC, r.wrkNC} {
+		if nc != nil && nc.Status() != nats.CONNECTED {
+			return fmt.Errorf("NATS connection is %s", nc.Status())
+		}
+	}
+	if err := r.store.Ping(ctx); err != nil {
+		return fmt.Errorf("idempotency store: %w", err)
+	}
+	return subjects.CheckStreams(ctx, r.js, subjects.StreamCommands, subjects.StreamResults, subjects.StreamDLQ)
+}
+
+func (r *Runtime) serve(s *http.Server, ln net.Listener, name string) {
+	go func() {
+		if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			r.errs <- fmt.Errorf("%s HTTP server: %w", name, err)
+		}
+	}()
+}
+
+// Shutdown stops everything in order within ctx's deadline: readiness
+// false, stop accepting and finish in-flight HTTP requests, let the worker
+// finish its commands, drain NATS, stop the embedded server.
+func (r *Runtime) Shutdown(ctx context.Context) error {
+	var errs []error
+	if r.ing != nil {
+		r.ing.SetDraining()
+	}
+	if r.ingHTTP != nil {
+		if err := r.ingHTTP.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("ingress: %w", err))
+		}
+	}
+	if r.bgCancel != nil {
+		r.bgCancel()
+		done := make(chan struct{})
+		go func() { r.background.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			errs = append(errs, errors.New("worker did not stop before the shutdown deadline"))
+		}
+	}
+	for _, s := range []*http.Server{r.admin, r.simHTTP} {
+		if s != nil {
+			if err := s.Shutdown(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if r.sim != nil {
+		_ = r.sim.Close()
+	}
+	for _, nc := range []*nats.Conn{r.wrkNC, r.ingNC} {
+		if nc != nil && !nc.IsClosed() {
+			if err := drain(ctx, nc); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if r.rdb != nil {
+		_ = r.rdb.Close()
+	}
+	if r.embedded != nil {
+		r.embedded.Shutdown()
+		r.embedded.WaitForShutdown()
+	}
+	return errors.Join(errs...)
+}
+
+// drain flushes a connection's pending publishes and unsubscribes cleanly.
+func drain(ctx context.Context, nc *nats.Conn) error {
+	closed := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+		return nil
+	}
+	select {
+	case <-closed:
+		return nil
+	case <-ctx.Done():
+		nc.Close()
+		return errors.New("NATS drain did not finish before the shutdown deadline")
+	}
+}
+
+func (r *Runtime) closeAll() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = r.Shutdown(ctx)
+}

@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/praxis-adapter/praxis-adapter/adapter/config"
+	"github.com/praxis-adapter/praxis-adapter/adapter/runtime"
+)
+
+// demoConfig is what `run` uses without a config file: one application
+// with the credentials of Praxis' documentation, served by the simulator.
+const demoConfig = `
+applications:
+  - name: sandbox
+    merchant_id: Test-Integration-Merchant
+    application_key: Sandbox
+    return_url: https://shop.example/return
+`
+
+// configFlag registers -config, defaulting to $PRAXIS_CONFIG.
+func configFlag(fs *flag.FlagSet) *string {
+	return fs.String("config", os.Getenv("PRAXIS_CONFIG"), "YAML config file (env PRAXIS_CONFIG); see deploy/config.example.yaml")
+}
+
+func loadConfig(path string, demo bool) (*config.Config, error) {
+	if path == "" && demo {
+		return config.LoadBytes([]byte(demoConfig), os.Getenv)
+	}
+	if path == "" {
+		return nil, fmt.Errorf("%w: -config (or PRAXIS_CONFIG) is required; start from deploy/config.example.yaml", errUsage)
+	}
+	return config.Load(path, os.Getenv)
+}
+
+func runRun(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "run", "[flags]")
+	path := configFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path, true)
+	if err != nil {
+		return err
+	}
+	roles := runtime.Roles{Ingress: true, Worker: true, Simulator: cfg.Praxis.BaseURL == ""}
+	return serve(ctx, env, cfg, roles, true)
+}
+
+func runIngress(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "ingress", "[flags]")
+	path := configFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path, false)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, env, cfg, runtime.Roles{Ingress: true}, false)
+}
+
+func runWorker(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "worker", "[flags]")
+	path := configFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path, false)
+	if err != nil {
+		return err
+	}
+	if cfg.Praxis.BaseURL == "" {
+		return fmt.Errorf("%w: praxis.base_url (PRAXIS_BASE_URL) is required for a worker; the simulator runs only in 'run'", errUsage)
+	}
+	return serve(ctx, env, cfg, runtime.Roles{Worker: true}, false)
+}
+
+// serve starts roles, prints where they listen, waits for a signal or a
+// failed component, and shuts down within cfg.ShutdownTimeout.
+func serve(ctx context.Context, env *Env, cfg *config.Config, roles runtime.Roles, banner bool) error {
+	log := runtime.Logger(cfg, env.Stderr)
+	rt, err := runtime.Start(ctx, cfg, roles, log)
+	if err != nil {
+		return err
+	}
+	ep := rt.Endpoints()
+	log.Info().Str("nats", ep.NATS).Str("store", ep.Store).Str("ingress", ep.Ingress).Str("admin", ep.Admin).
+		Str("simulator", ep.Simulator).Msg("praxis-adapter started")
+	if banner {
+		printBanner(env.Stdout, ep)
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("signal received; shutting down")
+	case runErr = <-rt.Errors():
+		log.Error().Err(runErr).Msg("a component failed; shutting down")
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	start := time.Now()
+	if err := rt.Shutdown(sctx); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
+	log.Info().Dur("took", time.Since(start)).Msg("stopped")
+	return runErr
+}
+
+func printBanner(w io.Writer, ep runtime.Endpoints) {
+	nats := strings.TrimSuffix(ep.NATS, " (embedded)")
+	fmt.Fprintf(w, `
+praxis-adapter is running (one process).
+  NATS        %s
+  store       %s
+  ingress     %s   (Praxis webhooks: /praxis/notification, /praxis/validation, /praxis/customer-sync, /praxis/subscription)
+  metrics     %s/metrics   health %s/healthz   ready %s/readyz
+  simulator   %s   (stands in for Praxis; state at /sim/state)
+
+Try it, in another terminal (see README.md, "Demo"):
+  export NATS_URL=%s
+  go run ./cmd/praxis-adapter tail &
+  go run ./cmd/praxis-adapter send cashier.session '{"id":"demo-1","intent":"payment","currency":"EUR","amount":2500,"cid":"cust-42","order_id":"order-1","customer_data":{"country":"GB","first_name":"Jane","last_name":"Doe","email":"jane@example.com"}}'
+  curl -s -X POST %s/sim/sessions/<auth_token from the result>/pay
+
+Stop with Ctrl-C.
+`, ep.NATS, ep.Store, ep.Ingress, ep.Ingress, ep.Ingress, ep.Ingress, orNone(ep.Simulator), nats, orNone(ep.Simulator))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none: praxis.base_url is set)"
+	}
+	return s
+}

@@ -1,0 +1,39 @@
+package subjects
+
+// Entry documents one family of subjects: the pattern (with <placeholders>),
+// the stream that stores it ("" for request/reply), who publishes it, who
+// consumes it, and the payload. The README, the AsyncAPI document and the
+// deploy manifests are checked against this table by tests.
+type Entry struct {
+	Pattern   string
+	Stream    string
+	Publisher string
+	Consumer  string
+	Payload   string
+}
+
+// Table lists every subject family the adapter uses.
+func Table() []Entry {
+	return []Entry{
+		{Root + ".events.<app>.<type>.<status>", StreamEvents, "ingress", "ledger, CRM, any subscriber",
+			"CloudEvent; data = the verified Praxis webhook body, byte for byte"},
+		{Root + ".requests.<app>." + RequestValidation, "", "ingress", "CRM (queue group), replies within the deadline",
+			"CloudEvent of the validation callback; reply {status, description}"},
+		{Root + ".requests.<app>." + RequestCustomerSync, "", "ingress", "CRM (queue group), replies within the deadline",
+			"CloudEvent of the customer sync; reply {status, description, customer_data, balance, ...}"},
+		{Root + ".commands.<app>.<command>", StreamCommands, "CRM", "worker (durable " + ConsumerWorker + ")",
+			"a command: {id, ...fields}"},
+		{Root + ".results.<app>.<command>", StreamResults, "worker", "CRM",
+			"a command result: {id, outcome, ...}"},
+		{Root + ".dlq.<app>.<command>", StreamDLQ, "worker", "operators (praxis-adapter dlq)",
+			"the refused command, byte for byte; headers name the reason"},
+		{Root + ".ledger.<app>.<kind>", StreamLedger, "ledger", "the merchant's ledgers",
+			"a ledger instruction: one per money movement"},
+	}
+}
+
+// EventTypes lists every <type> token of event subjects.
+func EventTypes() []string {
+	return []string{TypeDeposit, TypePayout, TypeRefund, TypeAuthorization, TypeWithdrawal, TypeSession,
+		TypeSubscription, TypeValidation, TypeOther}
+}

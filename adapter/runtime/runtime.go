@@ -555,3 +555,12 @@ func (r *Runtime) closeAll() {
 	defer cancel()
 	_ = r.Shutdown(ctx)
 }
+
+// NATSClientURL is where clients reach the bus: the embedded server's
+// address, or the configured URL.
+func (r *Runtime) NATSClientURL() string {
+	if r.embedded != nil {
+		return r.embedded.ClientURL()
+	}
+	return r.cfg.NATS.URL
+}

@@ -151,7 +151,9 @@ func (w *Worker) reconcile(ctx context.Context, j *job) (out reconcileResult) {
 	switch cmd := j.cmd.(type) {
 	case *command.TransactionAction:
 		endpoint = praxis.PathFindTransaction
-		lookup = func(ctx context.Context) (*praxis.TransactionResponse, error) { return c.FindTransaction(ctx, cr, cmd.TID) }
+		lookup = func(ctx context.Context) (*praxis.TransactionResponse, error) {
+			return c.FindTransaction(ctx, cr, cmd.TID)
+		}
 		want := praxis.StatusApproved
 		if j.name == command.AuthorizationCancel {
 			want = praxis.StatusCancelled
@@ -163,7 +165,9 @@ func (w *Worker) reconcile(ctx context.Context, j *job) (out reconcileResult) {
 			return c.FindTransaction(ctx, cr, cmd.WithdrawalRequestID)
 		}
 		if j.name == command.WithdrawalCancel {
-			done = func(t *praxis.Transaction) bool { return praxis.NormalizeStatus(t.TransactionStatus) == praxis.StatusCancelled }
+			done = func(t *praxis.Transaction) bool {
+				return praxis.NormalizeStatus(t.TransactionStatus) == praxis.StatusCancelled
+			}
 		} else {
 			done = func(t *praxis.Transaction) bool {
 				switch praxis.NormalizeStatus(t.TransactionStatus) {
@@ -175,11 +179,15 @@ func (w *Worker) reconcile(ctx context.Context, j *job) (out reconcileResult) {
 		}
 	case *command.Refund:
 		endpoint = praxis.PathFindOrder
-		lookup = func(ctx context.Context) (*praxis.TransactionResponse, error) { return c.FindOrder(ctx, cr, cmd.OrderID) }
+		lookup = func(ctx context.Context) (*praxis.TransactionResponse, error) {
+			return c.FindOrder(ctx, cr, cmd.OrderID)
+		}
 		done = func(t *praxis.Transaction) bool { return praxis.NormalizeType(t.TransactionType) == praxis.TypeRefund }
 	case *command.Session:
 		endpoint = praxis.PathFindOrder
-		lookup = func(ctx context.Context) (*praxis.TransactionResponse, error) { return c.FindOrder(ctx, cr, cmd.OrderID) }
+		lookup = func(ctx context.Context) (*praxis.TransactionResponse, error) {
+			return c.FindOrder(ctx, cr, cmd.OrderID)
+		}
 	default:
 		return reconcileNotDone
 	}

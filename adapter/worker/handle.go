@@ -251,7 +251,14 @@ func (w *Worker) execute(ctx context.Context, j *job, claim idempotency.Claim) {
 			w.finish(ctx, j, claim)
 			return
 		case reconcileUnknown:
-			w.retryLater(ctx, j, &claim, "reconcile", errors.New("lookup failed; outcome of the earlier attempt still unknown"))
+			if int(j.meta.NumDelivered) < w.cfg.MaxAttempts {
+				w.retryLater(ctx, j, &claim, "reconcile", errors.New("lookup failed; outcome of the earlier attempt still unknown"))
+				return
+			}
+			j.res.Outcome = command.OutcomeFailed
+			j.res.Reason = fmt.Sprintf("gave up after %d deliveries: an earlier attempt may have reached Praxis and the lookup "+
+				"that would tell failed every time; replay it from the dead-letter stream once Praxis answers (it reconciles first)", j.meta.NumDelivered)
+			w.finish(ctx, j, claim)
 			return
 		}
 	}

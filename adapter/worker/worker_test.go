@@ -16,7 +16,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -96,7 +95,7 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	t.Cleanup(receiver.Close)
 
 	e.sim, err = sim.New(sim.Config{Applications: []sim.Application{{MerchantID: merchantID, ApplicationKey: appKey, Secrets: []string{secret}}},
-		ResendDelay: time.Hour, Seed: 1}, zerolog.Nop())
+		ResendDelay: time.Hour, Seed: 1}, tu.Logger(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = e.sim.Close() })
 	hs := httptest.NewServer(e.sim.Handler())
@@ -138,7 +137,7 @@ func (e *env) start(t *testing.T) *Worker {
 	nc := tu.Connect(t, e.srv)
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
-	w, err := New(e.cfg, Deps{NC: nc, JS: js, Store: e.store, Client: e.client, Log: zerolog.Nop(), Registry: prometheus.NewRegistry()})
+	w, err := New(e.cfg, Deps{NC: nc, JS: js, Store: e.store, Client: e.client, Log: tu.Logger(t), Registry: prometheus.NewRegistry()})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -578,7 +577,7 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 	nc := tu.Connect(t, e.srv)
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
-	w, err := New(e.cfg, Deps{NC: nc, JS: js, Store: e.store, Client: e.client, Log: zerolog.Nop(), Registry: prometheus.NewRegistry()})
+	w, err := New(e.cfg, Deps{NC: nc, JS: js, Store: e.store, Client: e.client, Log: tu.Logger(t), Registry: prometheus.NewRegistry()})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -598,4 +597,21 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 		t.Fatal("Run did not return")
 	}
 	assert.Len(t, e.results.get("slow-1"), 1, "the in-flight command finished before Run returned")
+}
+
+func TestUnreconcilableCommandFailsAfterMaxAttempts(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxAttempts = 3 })
+	e.start(t)
+	tid := e.authorized(t, "auth-dark")
+	// Every answer is lost, lookups too: the capture happens, the worker
+	// can never learn it.
+	require.NoError(t, e.sim.SetFaults(sim.Faults{Endpoints: map[string]sim.EndpointFaults{sim.AllEndpoints: {TimeoutRate: 1}}}))
+	e.publish(t, command.AuthorizationCapture, fmt.Sprintf(`{"id":"dark-1","tid":%d}`, tid))
+	r := e.waitResult(t, "dark-1", 1)
+	assert.Equal(t, command.OutcomeFailed, r.Outcome)
+	assert.Contains(t, r.Reason, "gave up after 3 deliveries")
+	eff := e.sim.Effects()
+	assert.Equal(t, 1, eff.Captures[tid])
+	assert.Equal(t, 1, eff.Calls[praxis.PathManageTransaction], "after the unknown outcome only lookups were made, never a second capture")
+	assert.GreaterOrEqual(t, eff.Calls[praxis.PathFindTransaction], 2)
 }

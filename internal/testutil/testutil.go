@@ -157,4 +157,3 @@ func Eventually(t testing.TB, total, interval time.Duration, check func() error)
 func Prefix(t testing.TB) string {
 	return fmt.Sprintf("test:%s:%d:", t.Name(), time.Now().UnixNano())
 }
-

@@ -8,9 +8,13 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/cloudevent"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/adapter/telemetry"
 	"github.com/praxis-adapter/praxis-adapter/idempotency"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
@@ -87,6 +91,7 @@ func (s *Server) handleNotification(w http.ResponseWriter, r *http.Request) {
 		ev.typ = subjects.EventType(typeText, intent, wr, true)
 		ev.status = praxis.NormalizeStatus(statusText)
 		ev.subject = string(tid.Raw)
+		c.tid = ev.subject
 		if p, err := v("transaction.payment_processor").Text(); err == nil && p != "" {
 			ev.proc = s.cfg.Processors.Name(p)
 		}
@@ -204,7 +209,12 @@ func (s *Server) publishOnce(w http.ResponseWriter, r *http.Request, c *call, ev
 	})
 	*envBuf = data[:0]
 	msg := &nats.Msg{Subject: string(subj), Data: data, Header: nats.Header{headerMsgID: []string{key}}}
-	if tp := r.Header.Get(headerTraceparent); tp != "" {
+	var span trace.Span
+	if s.tracing {
+		ctx, span = s.tracer.Start(ctx, "publish "+msg.Subject, trace.WithSpanKind(trace.SpanKindProducer),
+			trace.WithAttributes(attribute.String("messaging.system", "nats"), attribute.String("messaging.destination.name", msg.Subject)))
+		telemetry.InjectNATS(ctx, msg.Header)
+	} else if tp := r.Header.Get(headerTraceparent); tp != "" {
 		msg.Header[headerTraceparent] = []string{tp}
 		if ts := r.Header.Get(headerTracestate); ts != "" {
 			msg.Header[headerTracestate] = []string{ts}
@@ -212,6 +222,13 @@ func (s *Server) publishOnce(w http.ResponseWriter, r *http.Request, c *call, ev
 	}
 	pubStart := time.Now()
 	_, err = s.deps.JS.PublishMsg(ctx, msg, jetstream.WithExpectStream(subjects.StreamEvents))
+	if span != nil {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, "publish failed")
+		}
+		span.End()
+	}
 	s.metrics.PublishDuration.WithLabelValues(c.kind).Observe(time.Since(pubStart).Seconds())
 	if err != nil {
 		if claim.State == idempotency.Acquired {
@@ -239,7 +256,7 @@ func (s *Server) settle(op func(context.Context) error, c *call, what string) er
 	defer cancel()
 	err := op(ctx)
 	if err != nil {
-		s.log.Warn().Err(err).Str("kind", c.kind).Str("app", c.app.Name).Msg("dedup " + what + " failed")
+		s.log.Warn().Err(err).Str("request_id", c.reqID).Str("kind", c.kind).Str("app", c.app.Name).Str("tid", c.tid).Msg("dedup " + what + " failed")
 	}
 	return err
 }
@@ -247,7 +264,8 @@ func (s *Server) settle(op func(context.Context) error, c *call, what string) er
 // fail answers status -1 (Praxis resends in about five minutes) after an
 // internal failure, signed like any reply, and logs why.
 func (s *Server) fail(w http.ResponseWriter, c *call, what string, err error) {
-	s.log.Error().Err(err).Str("kind", c.kind).Str("app", c.app.Name).Msg(what + "; answered -1 so Praxis resends")
+	s.log.Error().Err(err).Str("request_id", c.reqID).Str("kind", c.kind).Str("app", c.app.Name).Str("tid", c.tid).
+		Msg(what + "; answered -1 so Praxis resends")
 	s.metrics.Requests.WithLabelValues(c.kind, c.app.Name, OutcomeFailed).Inc()
 	s.metrics.Duration.WithLabelValues(c.kind).Observe(time.Since(c.start).Seconds())
 	s.replyStatus(w, c, -1, "Temporary failure: "+what+"; please resend")
@@ -255,6 +273,9 @@ func (s *Server) fail(w http.ResponseWriter, c *call, what string, err error) {
 
 // finish answers status 0.
 func (s *Server) finish(w http.ResponseWriter, c *call, outcome string) {
+	if e := s.log.Debug(); e.Enabled() {
+		e.Str("request_id", c.reqID).Str("kind", c.kind).Str("app", c.app.Name).Str("tid", c.tid).Str("outcome", outcome).Msg("webhook accepted")
+	}
 	s.metrics.Requests.WithLabelValues(c.kind, c.app.Name, outcome).Inc()
 	s.metrics.Duration.WithLabelValues(c.kind).Observe(time.Since(c.start).Seconds())
 	s.replyStatus(w, c, 0, "Ok")

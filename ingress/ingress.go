@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,9 +28,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
 	"github.com/praxis-adapter/praxis-adapter/adapter/processor"
+	"github.com/praxis-adapter/praxis-adapter/adapter/telemetry"
 	"github.com/praxis-adapter/praxis-adapter/idempotency"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
@@ -95,6 +99,10 @@ type Deps struct {
 	Registry prometheus.Registerer
 	// Gatherer serves /metrics; nil serves nothing there.
 	Gatherer prometheus.Gatherer
+	// Tracing, when it records, traces each webhook from the HTTP request
+	// through the NATS publish; nil or no-op copies an incoming traceparent
+	// onto the message and does nothing else.
+	Tracing trace.TracerProvider
 }
 
 // Server is the ingress HTTP handler.
@@ -110,6 +118,12 @@ type Server struct {
 	bodies sync.Pool
 	// ctJSON is the shared, read-only Content-Type header value.
 	ctJSON []string
+	// idPrefix and reqSeq make request ids for calls that bring none.
+	idPrefix string
+	reqSeq   atomic.Uint64
+
+	tracer  trace.Tracer
+	tracing bool
 
 	notif *extractor
 	sub   *extractor
@@ -158,6 +172,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s := &Server{cfg: cfg, deps: deps, log: deps.Log.With().Str("component", "ingress").Logger(),
 		metrics: NewMetrics(deps.Registry), apps: make(map[string]*app), ctJSON: []string{praxis.ContentType}}
 	s.bodies.New = func() any { b := make([]byte, 0, 4096); return &b }
+	s.tracer, s.tracing = telemetry.Tracer(deps.Tracing), telemetry.Enabled(deps.Tracing)
+	s.idPrefix = strconv.FormatInt(time.Now().UnixNano()%(1<<40), 36) + "-"
 	for _, a := range cfg.Applications {
 		if a.Name == "" || a.MerchantID == "" || a.ApplicationKey == "" {
 			return nil, fmt.Errorf("ingress: application %+q needs a name, merchant_id and application_key", a.Name)
@@ -204,6 +220,9 @@ func (s *Server) routes() chi.Router {
 		PathCustomerSync: s.handleCustomerSync,
 		PathSubscription: s.handleSubscription,
 	} {
+		if s.tracing {
+			h = s.traced(kindOfPath(path), h)
+		}
 		r.Post(path, h)
 		r.Post(path+"/*", h)
 	}
@@ -216,6 +235,19 @@ func (s *Server) routes() chi.Router {
 		r.Handle(PathMetrics, promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{}))
 	}
 	return r
+}
+
+// traced wraps a webhook handler in a server span that continues the
+// caller's trace (W3C traceparent), so the publish and the CRM request
+// become its children.
+func (s *Server) traced(kind string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx := telemetry.ExtractHTTP(r.Context(), r.Header)
+		ctx, span := s.tracer.Start(ctx, "praxis "+kind, trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(attribute.String("praxis.webhook", kind), attribute.String("http.route", r.URL.Path)))
+		defer span.End()
+		h(w, r.WithContext(ctx))
+	}
 }
 
 func kindOfPath(p string) string {

@@ -18,9 +18,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/cloudevent"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
@@ -57,6 +57,11 @@ const (
 
 func newHarness(t *testing.T, kind storeKind, mutate ...func(*Config)) *harness {
 	t.Helper()
+	return newHarnessWith(t, kind, nil, mutate...)
+}
+
+func newHarnessWith(t *testing.T, kind storeKind, tp trace.TracerProvider, mutate ...func(*Config)) *harness {
+	t.Helper()
 	h := &harness{srv: tu.NATS(t), reg: prometheus.NewRegistry(), lists: praxis.DefaultLists()}
 	var err error
 	// The ingress connection never buffers while disconnected: a publish
@@ -87,7 +92,7 @@ func newHarness(t *testing.T, kind storeKind, mutate ...func(*Config)) *harness 
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	h.ing, err = New(cfg, Deps{NC: h.nc, JS: h.js, Store: h.store, Log: zerolog.Nop(), Registry: h.reg, Gatherer: h.reg})
+	h.ing, err = New(cfg, Deps{NC: h.nc, JS: h.js, Store: h.store, Log: tu.Logger(t), Registry: h.reg, Gatherer: h.reg, Tracing: tp})
 	require.NoError(t, err)
 	h.http = httptest.NewServer(h.ing.Handler())
 	t.Cleanup(h.http.Close)

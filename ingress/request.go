@@ -65,6 +65,8 @@ const maxFields = 32
 type call struct {
 	kind      string
 	ex        *extractor
+	reqID     string // X-Request-Id, received or made up; logged and echoed
+	tid       string // the transaction's tid (or order id), once known
 	app       *app
 	body      []byte
 	vals      [maxFields]praxis.Value
@@ -83,6 +85,11 @@ var errRejected = errors.New("rejected")
 // answer, counts it, and returns errRejected.
 func (s *Server) accept(w http.ResponseWriter, r *http.Request, kind string, ex *extractor, c *call) error {
 	c.kind, c.ex, c.start = kind, ex, s.cfg.Now()
+	c.reqID = r.Header.Get(headerRequestID)
+	if c.reqID == "" || len(c.reqID) > 128 {
+		c.reqID = s.nextRequestID()
+	}
+	w.Header()[headerRequestID] = []string{c.reqID}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && mt != "text/json") {
@@ -204,10 +211,18 @@ func (s *Server) reject(w http.ResponseWriter, c *call, reason string, httpStatu
 		appName = c.app.Name
 	}
 	s.metrics.Requests.WithLabelValues(c.kind, appName, OutcomeRejected).Inc()
-	s.log.Warn().Str("kind", c.kind).Str("app", appName).Str("reason", reason).Int("status", status).
+	s.log.Warn().Str("request_id", c.reqID).Str("kind", c.kind).Str("app", appName).Str("reason", reason).Int("status", status).
 		Str("description", desc).Msg("webhook rejected")
 	writeError(w, httpStatus, status, desc)
 	return errRejected
+}
+
+// headerRequestID correlates a webhook's log lines with the caller's.
+const headerRequestID = "X-Request-Id"
+
+// nextRequestID makes a request id cheaply: a per-process prefix and a counter.
+func (s *Server) nextRequestID() string {
+	return s.idPrefix + strconv.FormatUint(s.reqSeq.Add(1), 36)
 }
 
 // errTooLarge is readBody's answer to a body over the limit.

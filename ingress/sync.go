@@ -14,6 +14,7 @@ import (
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/cloudevent"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/adapter/telemetry"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
 
@@ -146,7 +147,9 @@ func (s *Server) askCRM(ctx context.Context, r *http.Request, c *call, kind, ceT
 		RawMerchant: c.vals[c.ex.merchant].Raw, Application: c.app.Name, Data: c.body,
 	})
 	msg := &nats.Msg{Subject: subjects.Request(c.app.Name, kind), Data: data, Header: nats.Header{}}
-	if tp := r.Header.Get(headerTraceparent); tp != "" {
+	if s.tracing {
+		telemetry.InjectNATS(ctx, msg.Header)
+	} else if tp := r.Header.Get(headerTraceparent); tp != "" {
 		msg.Header.Set(headerTraceparent, tp)
 	}
 	start := time.Now()
@@ -168,7 +171,7 @@ func (s *Server) askCRM(ctx context.Context, r *http.Request, c *call, kind, ceT
 
 func (s *Server) crmFallback(c *call, reason string, err error) {
 	s.metrics.CRMFallbacks.WithLabelValues(c.kind, reason).Inc()
-	s.log.Warn().Err(err).Str("kind", c.kind).Str("app", c.app.Name).Str("reason", reason).
+	s.log.Warn().Err(err).Str("request_id", c.reqID).Str("kind", c.kind).Str("app", c.app.Name).Str("reason", reason).
 		Msg("CRM did not answer usably; using the configured default")
 }
 

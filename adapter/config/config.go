@@ -182,6 +182,9 @@ type Telemetry struct {
 	OTLPEndpoint string `yaml:"otlp_endpoint" env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
 	// ServiceName is the OpenTelemetry service name.
 	ServiceName string `yaml:"service_name" env:"OTEL_SERVICE_NAME"`
+	// TraceSampleRatio samples this share of root traces (default 1);
+	// a trace started upstream follows its parent's decision.
+	TraceSampleRatio float64 `yaml:"trace_sample_ratio" env:"OTEL_TRACES_SAMPLER_ARG"`
 }
 
 // Simulator configures the built-in Praxis simulator used by `run` when no
@@ -350,6 +353,9 @@ func (c *Config) SetDefaults() {
 	defDur(&c.Worker.DrainTimeout, 20*time.Second)
 
 	def(&c.Telemetry.ServiceName, "praxis-adapter")
+	if c.Telemetry.TraceSampleRatio == 0 {
+		c.Telemetry.TraceSampleRatio = 1
+	}
 	def(&c.Simulator.Listen, "127.0.0.1:8490")
 	defDur(&c.Simulator.ResendDelay, 5*time.Minute)
 
@@ -446,6 +452,9 @@ func (c *Config) validate(problems []string) error {
 	}
 	if c.Praxis.BaseURL != "" && !strings.HasPrefix(c.Praxis.BaseURL, "https://") && !strings.HasPrefix(c.Praxis.BaseURL, "http://") {
 		add("praxis.base_url: %q must start with https:// (e.g. https://gw.praxisgate.com)", c.Praxis.BaseURL)
+	}
+	if r := c.Telemetry.TraceSampleRatio; r < 0 || r > 1 {
+		add("telemetry.trace_sample_ratio: %v must be between 0 and 1", r)
 	}
 	if c.Ingress.MaxBodyBytes < 1024 {
 		add("ingress.max_body_bytes: %d is too small for a Praxis notification (default 1048576)", c.Ingress.MaxBodyBytes)

@@ -155,17 +155,21 @@ type ClientConfig struct {
 	Lists *Lists
 	// Now is the clock used for timestamps; default time.Now.
 	Now func() time.Time
+	// BeforeSend, when set, may add headers to each request (the worker
+	// injects W3C trace context); the protocol knows nothing of tracing.
+	BeforeSend func(ctx context.Context, r *http.Request)
 }
 
 // Client calls the Praxis Cashier, Agent and Direct APIs. Each method makes
 // exactly one attempt, with a fresh timestamp and signature; retrying is the
 // caller's decision, guided by Classify. It knows nothing of NATS.
 type Client struct {
-	base    string
-	timeout time.Duration
-	http    *http.Client
-	lists   Lists
-	now     func() time.Time
+	base       string
+	timeout    time.Duration
+	http       *http.Client
+	lists      Lists
+	now        func() time.Time
+	beforeSend func(ctx context.Context, r *http.Request)
 }
 
 // NewClient validates cfg and builds a client.
@@ -176,7 +180,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if !strings.HasPrefix(cfg.BaseURL, "http://") && !strings.HasPrefix(cfg.BaseURL, "https://") {
 		return nil, fmt.Errorf("praxis client: base URL %q must start with https:// (or http:// for the simulator)", cfg.BaseURL)
 	}
-	c := &Client{base: strings.TrimRight(cfg.BaseURL, "/"), timeout: cfg.Timeout, http: cfg.HTTPClient, now: cfg.Now}
+	c := &Client{base: strings.TrimRight(cfg.BaseURL, "/"), timeout: cfg.Timeout, http: cfg.HTTPClient, now: cfg.Now, beforeSend: cfg.BeforeSend}
 	if c.timeout <= 0 {
 		c.timeout = 30 * time.Second
 	}
@@ -286,6 +290,9 @@ func (c *Client) call(ctx context.Context, cr Credentials, path string, reqList,
 	}
 	hreq.Header.Set("Content-Type", ContentType)
 	hreq.Header.Set(HeaderSignature, sig.String())
+	if c.beforeSend != nil {
+		c.beforeSend(ctx, hreq)
+	}
 
 	resp, err := c.http.Do(hreq)
 	if err != nil {

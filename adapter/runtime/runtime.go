@@ -24,11 +24,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/config"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
 	"github.com/praxis-adapter/praxis-adapter/adapter/processor"
 	"github.com/praxis-adapter/praxis-adapter/adapter/sim"
+	"github.com/praxis-adapter/praxis-adapter/adapter/telemetry"
 	"github.com/praxis-adapter/praxis-adapter/adapter/worker"
 	"github.com/praxis-adapter/praxis-adapter/idempotency"
 	"github.com/praxis-adapter/praxis-adapter/ingress"
@@ -73,6 +75,9 @@ type Runtime struct {
 	admin    *http.Server
 	adminURL string
 
+	tracing     trace.TracerProvider
+	stopTracing func(context.Context) error
+
 	background sync.WaitGroup
 	bgCancel   context.CancelFunc
 	errs       chan error
@@ -94,6 +99,12 @@ func Start(ctx context.Context, cfg *config.Config, roles Roles, log zerolog.Log
 			r.closeAll()
 		}
 	}()
+	tp, stop, err := telemetry.NewTracerProvider(ctx, telemetry.Config{OTLPEndpoint: cfg.Telemetry.OTLPEndpoint,
+		ServiceName: cfg.Telemetry.ServiceName, SampleRatio: cfg.Telemetry.TraceSampleRatio})
+	if err != nil {
+		return nil, err
+	}
+	r.tracing, r.stopTracing = tp, stop
 	if err := r.startNATS(ctx); err != nil {
 		return nil, err
 	}
@@ -360,7 +371,7 @@ func (r *Runtime) startIngress() error {
 		ClaimTTL: r.cfg.Ingress.ClaimTTL, DoneTTL: r.cfg.Ingress.DoneTTL,
 		ReplySignatureHeaders: r.cfg.Ingress.ReplySignatureHeaders, MaxTimestampAge: r.cfg.Ingress.MaxTimestampAge,
 		ValidationDefault: def, Processors: r.processors(),
-	}, ingress.Deps{NC: r.ingNC, JS: r.js, Store: r.store, Log: r.log, Registry: r.reg, Gatherer: r.reg})
+	}, ingress.Deps{NC: r.ingNC, JS: r.js, Store: r.store, Log: r.log, Registry: r.reg, Gatherer: r.reg, Tracing: r.tracing})
 	if err != nil {
 		return err
 	}
@@ -399,7 +410,11 @@ func (r *Runtime) startWorker(ctx context.Context) error {
 		}
 		base = r.simURL
 	}
-	client, err := praxis.NewClient(praxis.ClientConfig{BaseURL: base, Timeout: r.cfg.Praxis.Timeout, Lists: r.lists()})
+	cc := praxis.ClientConfig{BaseURL: base, Timeout: r.cfg.Praxis.Timeout, Lists: r.lists()}
+	if telemetry.Enabled(r.tracing) {
+		cc.BeforeSend = func(ctx context.Context, req *http.Request) { telemetry.InjectHTTP(ctx, req.Header) }
+	}
+	client, err := praxis.NewClient(cc)
 	if err != nil {
 		return err
 	}
@@ -419,7 +434,7 @@ func (r *Runtime) startWorker(ctx context.Context) error {
 		MaxDeliver: r.cfg.Worker.MaxDeliver, MaxAttempts: r.cfg.Worker.MaxAttempts, RetryBase: r.cfg.Worker.RetryBase,
 		RetryMax: r.cfg.Worker.RetryMax, ClaimTTL: r.cfg.Worker.ClaimTTL, ResultTTL: r.cfg.Worker.ResultTTL,
 		DrainTimeout: r.cfg.Worker.DrainTimeout,
-	}, worker.Deps{NC: r.wrkNC, JS: js, Store: r.store, Client: client, Log: r.log, Registry: r.reg})
+	}, worker.Deps{NC: r.wrkNC, JS: js, Store: r.store, Client: client, Log: r.log, Registry: r.reg, Tracing: r.tracing})
 	if err != nil {
 		return err
 	}
@@ -529,6 +544,11 @@ func (r *Runtime) Shutdown(ctx context.Context) error {
 	if r.embedded != nil {
 		r.embedded.Shutdown()
 		r.embedded.WaitForShutdown()
+	}
+	if r.stopTracing != nil {
+		if err := r.stopTracing(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("flush traces: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }

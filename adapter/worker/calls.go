@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/praxis-adapter/praxis-adapter/adapter/command"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
 )
@@ -83,8 +86,17 @@ func (w *Worker) timed(ctx context.Context, j *job, endpoint string, f func(cont
 		return &praxis.Error{Outcome: praxis.OutcomeTransient, Op: endpoint, Description: "rate limit wait", Err: err}
 	}
 	j.res.Attempts++
+	var span trace.Span
+	if w.tracing {
+		ctx, span = w.tracer.Start(ctx, "praxis "+endpoint, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("praxis.endpoint", endpoint), attribute.String("praxis.application", j.app.Name)))
+	}
 	start := time.Now()
 	err := f(ctx)
+	if span != nil {
+		span.SetAttributes(attribute.String("praxis.outcome", praxis.Classify(err).String()))
+		span.End()
+	}
 	w.metrics.PraxisCalls.WithLabelValues(j.app.Name, endpoint, praxis.Classify(err).String()).Inc()
 	w.metrics.PraxisDuration.WithLabelValues(endpoint).Observe(time.Since(start).Seconds())
 	return err

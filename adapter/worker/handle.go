@@ -11,9 +11,13 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/command"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/adapter/telemetry"
 	"github.com/praxis-adapter/praxis-adapter/idempotency"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
@@ -44,6 +48,19 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	j.meta = meta
+	if w.tracing {
+		var span trace.Span
+		ctx, span = w.tracer.Start(telemetry.ExtractNATS(ctx, msg.Headers()), "process "+msg.Subject(),
+			trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attribute.String("messaging.system", "nats"),
+				attribute.String("messaging.destination.name", msg.Subject()), attribute.Int64("messaging.delivery_count", int64(meta.NumDelivered))))
+		defer func() {
+			span.SetAttributes(attribute.String("praxis.command_id", j.res.ID), attribute.String("praxis.outcome", j.res.Outcome))
+			if j.res.Outcome == command.OutcomeFailed || j.res.Outcome == command.OutcomeInvalid {
+				span.SetStatus(codes.Error, j.res.Outcome)
+			}
+			span.End()
+		}()
+	}
 	j.res.Deliveries = int(meta.NumDelivered)
 	j.res.ID = command.PeekID(msg.Data())
 	j.appToken, j.name, err = subjects.ParseCommand(msg.Subject())
@@ -419,6 +436,9 @@ func (w *Worker) publishAndAck(ctx context.Context, j *job, deadLetter bool) {
 	}
 	msg := &nats.Msg{Subject: subjects.Result(appToken, j.name), Data: data, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, resultID)
+	if w.tracing {
+		telemetry.InjectNATS(ctx, msg.Header)
+	}
 	if _, err := w.deps.JS.PublishMsg(pctx, msg, jetstream.WithExpectStream(subjects.StreamResults)); err != nil {
 		w.retryLater(ctx, j, nil, "publish result", err)
 		return
@@ -441,7 +461,12 @@ func (w *Worker) publishAndAck(ctx context.Context, j *job, deadLetter bool) {
 	if !j.res.Replayed {
 		w.metrics.Latency.WithLabelValues(j.name).Observe(w.cfg.Now().Sub(j.meta.Timestamp).Seconds())
 	}
-	j.log.Debug().Str("outcome", j.res.Outcome).Msg("command finished")
+	if e := j.log.Debug(); e.Enabled() {
+		if j.res.TID != nil {
+			e = e.Int64("tid", *j.res.TID)
+		}
+		e.Str("outcome", j.res.Outcome).Msg("command finished")
+	}
 }
 
 // deadLetter copies the command, byte for byte, to praxis.dlq.<app>.<command>

@@ -30,10 +30,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/command"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/adapter/telemetry"
 	"github.com/praxis-adapter/praxis-adapter/idempotency"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
@@ -122,6 +124,9 @@ type Deps struct {
 	Client   *praxis.Client
 	Log      zerolog.Logger
 	Registry prometheus.Registerer
+	// Tracing, when it records, continues each command's trace (traceparent
+	// in its headers) through the Praxis calls to the result.
+	Tracing trace.TracerProvider
 }
 
 // Worker consumes commands.
@@ -131,6 +136,8 @@ type Worker struct {
 	log     zerolog.Logger
 	metrics *Metrics
 	apps    map[string]*appState
+	tracer  trace.Tracer
+	tracing bool
 }
 
 type appState struct {
@@ -154,7 +161,8 @@ func New(cfg Config, deps Deps) (*Worker, error) {
 		return nil, errors.New("worker: claim TTL, max in flight and max attempts must be positive")
 	}
 	w := &Worker{cfg: cfg, deps: deps, log: deps.Log.With().Str("component", "worker").Logger(),
-		metrics: NewMetrics(deps.Registry), apps: make(map[string]*appState)}
+		metrics: NewMetrics(deps.Registry), apps: make(map[string]*appState),
+		tracer: telemetry.Tracer(deps.Tracing), tracing: telemetry.Enabled(deps.Tracing)}
 	for _, a := range cfg.Applications {
 		if a.Name == FrontendApp {
 			return nil, fmt.Errorf("worker: %q is reserved for front-end routing; rename the application", FrontendApp)

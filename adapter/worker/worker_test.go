@@ -18,10 +18,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/command"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
 	"github.com/praxis-adapter/praxis-adapter/adapter/sim"
+	"github.com/praxis-adapter/praxis-adapter/adapter/telemetry"
 	"github.com/praxis-adapter/praxis-adapter/idempotency"
 	tu "github.com/praxis-adapter/praxis-adapter/internal/testutil"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
@@ -614,4 +617,44 @@ func TestUnreconcilableCommandFailsAfterMaxAttempts(t *testing.T) {
 	assert.Equal(t, 1, eff.Captures[tid])
 	assert.Equal(t, 1, eff.Calls[praxis.PathManageTransaction], "after the unknown outcome only lookups were made, never a second capture")
 	assert.GreaterOrEqual(t, eff.Calls[praxis.PathFindTransaction], 2)
+}
+
+func TestTraceRunsFromCommandToPraxisCall(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := telemetry.NewTracerProviderWith(telemetry.Config{ServiceName: "test"}, sdktrace.WithSyncer(exp))
+	e := newEnv(t)
+	nc := tu.Connect(t, e.srv)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	w, err := New(e.cfg, Deps{NC: nc, JS: js, Store: e.store, Client: e.client, Log: tu.Logger(t), Registry: prometheus.NewRegistry(), Tracing: tp})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = w.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	results := e.subscribe(t, subjects.AllResults)
+	const traceID = "0af7651916cd43dd8448eb211c80319c"
+	e.publish(t, command.OrderFind, `{"id":"traced-1","order_id":"none"}`, "traceparent", "00-"+traceID+"-b7ad6b7169203331-01")
+	m, err := results.NextMsg(10 * time.Second)
+	require.NoError(t, err)
+	assert.Contains(t, m.Header.Get("traceparent"), traceID, "the result carries the trace on")
+
+	var process, call tracetest.SpanStub
+	tu.Eventually(t, 5*time.Second, 10*time.Millisecond, func() error {
+		for _, s := range exp.GetSpans() {
+			switch {
+			case strings.HasPrefix(s.Name, "process "):
+				process = s
+			case s.Name == "praxis "+praxis.PathFindOrder:
+				call = s
+			}
+		}
+		if process.Name == "" || call.Name == "" {
+			return fmt.Errorf("spans so far: %d", len(exp.GetSpans()))
+		}
+		return nil
+	})
+	assert.Equal(t, traceID, process.SpanContext.TraceID().String(), "the CRM's trace continues in the worker")
+	assert.Equal(t, process.SpanContext.SpanID(), call.Parent.SpanID(), "the Praxis call is a child of the command")
 }

@@ -36,6 +36,7 @@ func commands() map[string]subcommand {
 		"sim":     {"run the Praxis simulator alone (HTTP API, cashier page, webhooks)", runSim},
 		"send":    {"publish a command and wait for its result", runSend},
 		"tail":    {"print events, ledger instructions, results and dead letters as they arrive", runTail},
+		"wait":    {"wait until the streams hold a message on each subject (for scripts)", runWait},
 		"dlq":     {"list, show and replay dead-lettered commands", runDLQ},
 		"streams": {"show the streams and consumers: pending, redeliveries, lag", runStreams},
 		"verify":  {"check a pasted Praxis body and signature against the configured secret", runVerify},

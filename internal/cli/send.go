@@ -22,6 +22,7 @@ func runSend(ctx context.Context, env *Env, args []string) error {
 	nf := addNATSFlags(fs)
 	app := fs.String("app", "sandbox", "application name (the <app> subject token), or 'frontend' to route by website+currency")
 	timeout := fs.Duration("timeout", 60*time.Second, "how long to wait for the result")
+	get := fs.String("get", "", "print only this field of the result (e.g. auth_token, tid), for scripts")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,13 +63,31 @@ func runSend(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("no result within %v (is a worker running?): %w", *timeout, err)
 	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, reply.Data, "", "  "); err != nil {
-		out.Write(reply.Data)
-	}
-	fmt.Fprintln(env.Stdout, out.String())
 	var res command.Result
-	if err := json.Unmarshal(reply.Data, &res); err == nil && res.Outcome != command.OutcomeOK {
+	if err := json.Unmarshal(reply.Data, &res); err != nil {
+		return fmt.Errorf("result does not decode: %w", err)
+	}
+	if *get != "" {
+		var fields map[string]json.RawMessage
+		_ = json.Unmarshal(reply.Data, &fields)
+		v, ok := fields[*get]
+		if !ok && res.Outcome == command.OutcomeOK {
+			return fmt.Errorf("the result has no field %q", *get)
+		}
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			fmt.Fprintln(env.Stdout, s)
+		} else if ok {
+			fmt.Fprintln(env.Stdout, string(v))
+		}
+	} else {
+		var out bytes.Buffer
+		if err := json.Indent(&out, reply.Data, "", "  "); err != nil {
+			out.Write(reply.Data)
+		}
+		fmt.Fprintln(env.Stdout, out.String())
+	}
+	if res.Outcome != command.OutcomeOK {
 		return fmt.Errorf("outcome %s: %s", res.Outcome, res.Reason)
 	}
 	return nil

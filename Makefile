@@ -6,7 +6,9 @@ STATICCHECK_VERSION ?= v0.8.2
 # package:FuzzTarget pairs run by `make fuzz`; their seed corpora run in `make test`.
 FUZZ_TARGETS = \
 	./adapter/praxis:FuzzExtract \
-	./adapter/praxis:FuzzVerify
+	./adapter/praxis:FuzzVerify \
+	./adapter/praxis:FuzzDecodeNotification \
+	./adapter/cloudevent:FuzzAppendString
 
 .PHONY: all build run test test-short bench lint fuzz clean
 

@@ -44,38 +44,68 @@ func (f *FlexString) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// keySet holds the JSON field names of one struct type. Each set is built
+// once, at package initialisation, and only read afterwards.
+type keySet map[string]struct{}
+
+// Key sets of every type that keeps extra fields (read-only lookup tables).
+var (
+	customerKeys            = jsonKeys(reflect.TypeOf(Customer{}))
+	customerDataKeys        = jsonKeys(reflect.TypeOf(CustomerData{}))
+	sessionKeys             = jsonKeys(reflect.TypeOf(Session{}))
+	transactionKeys         = jsonKeys(reflect.TypeOf(Transaction{}))
+	cardKeys                = jsonKeys(reflect.TypeOf(Card{}))
+	walletKeys              = jsonKeys(reflect.TypeOf(Wallet{}))
+	mitKeys                 = jsonKeys(reflect.TypeOf(MIT{}))
+	transactionAttemptKeys  = jsonKeys(reflect.TypeOf(TransactionAttempt{}))
+	sessionRequestKeys      = jsonKeys(reflect.TypeOf(SessionRequest{}))
+	sessionResponseKeys     = jsonKeys(reflect.TypeOf(SessionResponse{}))
+	transactionResponseKeys = jsonKeys(reflect.TypeOf(TransactionResponse{}))
+	notificationKeys        = jsonKeys(reflect.TypeOf(Notification{}))
+	validationRequestKeys   = jsonKeys(reflect.TypeOf(ValidationRequest{}))
+	customerSyncRequestKeys = jsonKeys(reflect.TypeOf(CustomerSyncRequest{}))
+	customerSyncReplyKeys   = jsonKeys(reflect.TypeOf(CustomerSyncReply{}))
+	subscriptionKeys        = jsonKeys(reflect.TypeOf(SubscriptionNotification{}))
+)
+
 // unmarshalKeep decodes b into v (a method-free alias of the real type) and
-// collects the keys that v's json tags do not name into extra.
-func unmarshalKeep(b []byte, v any, extra *Extra) error {
+// collects the keys that are not in known into extra. Unknown keys are
+// found with the scanner, so no map of the whole object is built.
+func unmarshalKeep(b []byte, v any, known keySet, extra *Extra) error {
 	if err := json.Unmarshal(b, v); err != nil {
 		return err
 	}
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(b, &all); err != nil {
-		return err
-	}
-	known := jsonKeys(reflect.TypeOf(v).Elem())
 	*extra = nil
-	for k, raw := range all {
+	return forEachKey(b, func(key, value []byte) {
+		name := key[1 : len(key)-1]
+		if _, ok := known[string(name)]; ok {
+			return
+		}
+		var k string
+		if bytes.IndexByte(name, '\\') >= 0 {
+			if json.Unmarshal(key, &k) != nil {
+				return
+			}
+		} else {
+			k = string(name)
+		}
 		if _, ok := known[k]; ok {
-			continue
+			return
 		}
 		if *extra == nil {
 			*extra = make(Extra)
 		}
-		(*extra)[k] = raw
-	}
-	return nil
+		(*extra)[k] = append(json.RawMessage(nil), value...)
+	})
 }
 
 // marshalKeep encodes v and appends the extra keys (sorted, for stable
 // output) that v does not already carry.
-func marshalKeep(v any, extra Extra) ([]byte, error) {
+func marshalKeep(v any, known keySet, extra Extra) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil || len(extra) == 0 {
 		return b, err
 	}
-	known := jsonKeys(reflect.TypeOf(v))
 	keys := make([]string, 0, len(extra))
 	for k := range extra {
 		if _, ok := known[k]; !ok {
@@ -103,8 +133,8 @@ func marshalKeep(v any, extra Extra) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-func jsonKeys(t reflect.Type) map[string]struct{} {
-	keys := make(map[string]struct{}, t.NumField())
+func jsonKeys(t reflect.Type) keySet {
+	keys := make(keySet, t.NumField())
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")

@@ -231,14 +231,17 @@ type scanner struct {
 }
 
 func (s *scanner) ws() {
-	for s.i < len(s.data) {
-		switch s.data[s.i] {
+	data, i := s.data, s.i
+	for i < len(data) {
+		switch data[i] {
 		case ' ', '\t', '\n', '\r':
-			s.i++
+			i++
 		default:
+			s.i = i
 			return
 		}
 	}
+	s.i = i
 }
 
 func (s *scanner) errf(what string) error {
@@ -375,40 +378,54 @@ func (s *scanner) array(depth int) error {
 // str scans a string token and returns it with its quotes, and whether it
 // holds escapes (which callers must decode before comparing).
 func (s *scanner) str() (tok []byte, escaped bool, err error) {
+	data := s.data
 	start := s.i
-	s.i++ // opening quote
-	for s.i < len(s.data) {
-		c := s.data[s.i]
-		switch {
+	i := start + 1 // past the opening quote
+	for i < len(data) {
+		// Fast path: plain characters, the overwhelming majority. Locals
+		// rather than s.i keep the index in a register.
+		for i < len(data) {
+			if c := data[i]; c < 0x20 || c == '"' || c == '\\' {
+				break
+			}
+			i++
+		}
+		if i >= len(data) {
+			break
+		}
+		switch c := data[i]; {
 		case c == '"':
-			s.i++
-			return s.data[start:s.i], escaped, nil
+			s.i = i + 1
+			return data[start:s.i], escaped, nil
 		case c == '\\':
 			escaped = true
-			s.i++
-			if s.i >= len(s.data) {
+			i++
+			if i >= len(data) {
+				s.i = i
 				return nil, false, s.errf("an escape")
 			}
-			switch s.data[s.i] {
+			switch data[i] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				s.i++
+				i++
 			case 'u':
-				s.i++
+				i++
 				for k := 0; k < 4; k++ {
-					if s.i >= len(s.data) || !isHex(s.data[s.i]) {
+					if i >= len(data) || !isHex(data[i]) {
+						s.i = i
 						return nil, false, s.errf("four hex digits after \\u")
 					}
-					s.i++
+					i++
 				}
 			default:
+				s.i = i
 				return nil, false, s.errf("a valid escape")
 			}
-		case c < 0x20:
+		default: // a control character
+			s.i = i
 			return nil, false, s.errf("no control character inside a string")
-		default:
-			s.i++
 		}
 	}
+	s.i = i
 	return nil, false, s.errf("a closing quote")
 }
 
@@ -464,6 +481,54 @@ func (s *scanner) digits() int {
 		s.i++
 	}
 	return s.i - start
+}
+
+// forEachKey calls f with each top-level key of a JSON object (raw token,
+// quotes included) and its raw value. Extra-field detection uses it, so
+// decoding never builds a map of the whole object.
+func forEachKey(body []byte, f func(key, value []byte)) error {
+	s := scanner{data: body}
+	s.ws()
+	if s.i >= len(s.data) || s.data[s.i] != '{' {
+		return ErrNotObject
+	}
+	s.i++
+	s.ws()
+	if s.i < len(s.data) && s.data[s.i] == '}' {
+		return nil
+	}
+	for {
+		s.ws()
+		if s.i >= len(s.data) || s.data[s.i] != '"' {
+			return s.errf("an object key")
+		}
+		key, _, err := s.str()
+		if err != nil {
+			return err
+		}
+		s.ws()
+		if s.i >= len(s.data) || s.data[s.i] != ':' {
+			return s.errf("':'")
+		}
+		s.i++
+		s.ws()
+		start := s.i
+		if _, err := s.value(nil, nil, 1); err != nil {
+			return err
+		}
+		f(key, s.data[start:s.i])
+		s.ws()
+		if s.i >= len(s.data) {
+			return s.errf("',' or '}'")
+		}
+		if s.data[s.i] == '}' {
+			return nil
+		}
+		if s.data[s.i] != ',' {
+			return s.errf("',' or '}'")
+		}
+		s.i++
+	}
 }
 
 // appendUnquoted appends the decoded content of a string token. The common

@@ -115,3 +115,30 @@ func TestKnownCurrency(t *testing.T) {
 		assert.False(t, KnownCurrency(c), c)
 	}
 }
+
+// FuzzDecodeNotification checks that typed decoding never panics and that
+// Extra holds exactly the keys the struct does not name.
+func FuzzDecodeNotification(f *testing.F) {
+	for _, v := range loadVectors(f) {
+		f.Add([]byte(v.Body))
+	}
+	f.Add([]byte(`{"merchant_id":"m","x\u0079":1,"transaction":{"tid":1,"new":[1,2]}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		n, err := Decode[Notification](body)
+		if err != nil {
+			return
+		}
+		for k := range n.Extra {
+			if _, known := notificationKeys[k]; known {
+				t.Fatalf("known key %q landed in Extra", k)
+			}
+		}
+		if n.Transaction != nil {
+			for k := range n.Transaction.Extra {
+				if _, known := transactionKeys[k]; known {
+					t.Fatalf("known transaction key %q landed in Extra", k)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,429 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/praxis-adapter/praxis-adapter/adapter/lifecycle"
+	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/idempotency"
+	"github.com/praxis-adapter/praxis-adapter/subjects"
+)
+
+// Service is the lifecycle tracker: events in, ledger instructions out.
+type Service struct {
+	cfg     Config
+	deps    Deps
+	log     zerolog.Logger
+	metrics *Metrics
+	links   *RefundLinks
+}
+
+// New validates cfg and builds the service.
+func New(cfg Config, deps Deps) (*Service, error) {
+	if deps.JS == nil || deps.Records == nil || deps.Registry == nil {
+		return nil, errors.New("ledger: JetStream, records and a metrics registry are required")
+	}
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m, err := NewMetrics(deps.Registry)
+	if err != nil {
+		return nil, err
+	}
+	links, err := NewRefundLinks(deps.Records, cfg.KeyPrefix)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, deps: deps, log: deps.Log.With().Str("component", "ledger").Logger(), metrics: m, links: links}, nil
+}
+
+// Links returns the service's refund links (same store and prefix), for
+// the worker to record a refund's deposit before calling Praxis.
+func (s *Service) Links() *RefundLinks { return s.links }
+
+// StateKey is the record key of an anchor's state, for operators and tests.
+func (s *Service) StateKey(app string, anchor int64) string {
+	return s.cfg.KeyPrefix + app + ":tx:" + strconv.FormatInt(anchor, 10)
+}
+
+// job is one delivery on its way to a lane.
+type job struct {
+	msg  jetstream.Msg
+	p    parsed
+	skip bool
+	err  error
+}
+
+// Run consumes events until ctx ends, then stops pulling, lets in-flight
+// events finish within DrainTimeout, and leaves the rest to redelivery.
+// Events of one anchor go to one lane, so a process handles them in
+// stream order.
+func (s *Service) Run(ctx context.Context) error {
+	cons, err := s.deps.JS.CreateOrUpdateConsumer(ctx, subjects.StreamEvents, ConsumerConfig(s.cfg))
+	if err != nil {
+		return fmt.Errorf("ledger: ensure consumer %s: %w", subjects.ConsumerLedger, err)
+	}
+	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer hcancel()
+	lanes := make([]chan job, s.cfg.MaxInFlight)
+	var wg sync.WaitGroup
+	for i := range lanes {
+		lanes[i] = make(chan job, 1)
+		wg.Add(1)
+		go func(ch <-chan job) {
+			defer wg.Done()
+			for j := range ch {
+				s.handle(hctx, j)
+			}
+		}(lanes[i])
+	}
+	s.log.Info().Int("lanes", len(lanes)).Msg("ledger started")
+
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(len(lanes), jetstream.FetchMaxWait(s.cfg.PullWait))
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn().Err(err).Msg("fetch events")
+				sleep(ctx, 200*time.Millisecond)
+			}
+			continue
+		}
+		for msg := range batch.Messages() {
+			j := job{msg: msg}
+			j.p, j.skip, j.err = parse(msg.Subject(), msg.Data(), s.cfg.Processors)
+			if j.err == nil && !j.skip {
+				// Before choosing the lane, so a linked refund queues
+				// behind its deposit's earlier events.
+				if err := s.resolveRefund(hctx, j.p.app, &j.p.in); err != nil {
+					j.err = s.fail("refund_link", err)
+				}
+			}
+			lane := lanes[s.lane(j)]
+			select {
+			case lane <- j:
+			case <-ctx.Done():
+				// Stopping: hand it back at once rather than after AckWait.
+				_ = msg.Nak()
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
+			s.log.Warn().Err(err).Msg("fetch events")
+		}
+	}
+
+	s.log.Info().Msg("ledger stopping: no more pulls; finishing in-flight events")
+	for _, ch := range lanes {
+		close(ch)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(s.cfg.DrainTimeout):
+		s.log.Warn().Dur("drain_timeout", s.cfg.DrainTimeout).Msg("in-flight events did not finish; cancelling them (they are redelivered)")
+		hcancel()
+		<-done
+	}
+	s.log.Info().Msg("ledger stopped")
+	return nil
+}
+
+// lane picks the lane of an anchor, so one process handles an anchor's
+// events in stream order (replicas still race; compare-and-set keeps that
+// correct, and the lifecycle does not depend on order).
+func (s *Service) lane(j job) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(j.p.app))
+	if j.err == nil && !j.skip {
+		_, _ = h.Write([]byte(strconv.FormatInt(lifecycle.Anchor(j.p.in), 10)))
+	}
+	return int(h.Sum32() % uint32(s.cfg.MaxInFlight))
+}
+
+// appLabel bounds the application metric label.
+func (s *Service) appLabel(app string) string {
+	if len(s.cfg.DebitOn) == 0 {
+		return app
+	}
+	if _, ok := s.cfg.DebitOn[app]; ok {
+		return app
+	}
+	return "unknown"
+}
+
+func (s *Service) policy(app string) lifecycle.Policy {
+	if stage, ok := s.cfg.DebitOn[app]; ok && stage != "" {
+		return lifecycle.Policy{DebitOn: stage}
+	}
+	return lifecycle.Policy{DebitOn: s.cfg.DefaultDebitOn}
+}
+
+// handle ends every delivery: ack, term (unusable), or nak with backoff.
+func (s *Service) handle(ctx context.Context, j job) {
+	start := s.cfg.Now()
+	defer func() { s.metrics.Duration.Observe(s.cfg.Now().Sub(start).Seconds()) }()
+	msg := j.msg
+	meta, merr := msg.Metadata()
+	log := s.log.With().Str("subject", msg.Subject()).Logger()
+	if merr == nil {
+		log = log.With().Uint64("seq", meta.Sequence.Stream).Logger()
+	}
+	label := s.appLabel(j.p.app)
+	switch {
+	case merr != nil:
+		j.err = fmt.Errorf("%w: no JetStream metadata: %v", errUnusable, merr)
+	case j.skip:
+		s.metrics.Events.WithLabelValues(label, "skipped").Inc()
+		s.ack(msg, log)
+		return
+	}
+	if j.err == nil {
+		j.err = s.process(ctx, j.p, log)
+	}
+	switch {
+	case j.err == nil:
+		s.ack(msg, log)
+	case errors.Is(j.err, errUnusable):
+		s.metrics.Events.WithLabelValues(label, "invalid").Inc()
+		log.Error().Err(j.err).Msg("event cannot be booked; terminated (it stays in " + subjects.StreamEvents + " for an operator)")
+		if err := msg.Term(); err != nil {
+			log.Warn().Err(err).Msg("term event")
+		}
+	default:
+		var delivered uint64 = 1
+		if merr == nil {
+			delivered = meta.NumDelivered
+		}
+		delay := s.backoff(int(delivered))
+		s.metrics.Events.WithLabelValues(label, "retried").Inc()
+		log.Warn().Err(j.err).Dur("retry_in", delay).Uint64("deliveries", delivered).Msg("event will be retried")
+		if err := msg.NakWithDelay(delay); err != nil {
+			log.Warn().Err(err).Msg("nak event; AckWait will redeliver it")
+		}
+	}
+}
+
+func (s *Service) ack(msg jetstream.Msg, log zerolog.Logger) {
+	if err := msg.Ack(); err != nil {
+		log.Warn().Err(err).Msg("ack event; its redelivery will find it applied")
+	}
+}
+
+// stepError names the step that failed, for the retries metric.
+type stepError struct {
+	step string
+	err  error
+}
+
+func (e *stepError) Error() string { return e.step + ": " + e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+func (s *Service) fail(step string, err error) error {
+	s.metrics.Retries.WithLabelValues(step).Inc()
+	return &stepError{step: step, err: err}
+}
+
+// process books one event: the outbox loop of the package doc.
+func (s *Service) process(ctx context.Context, p parsed, log zerolog.Logger) error {
+	in := p.in
+	label := s.appLabel(p.app)
+	if p.badFee != "" {
+		s.metrics.Flags.WithLabelValues(label, "unparsed_fee").Inc()
+		log.Warn().Int64("tid", in.TID).Str("fee", p.badFee).Msg("fee is not an integer in minor units; instructions carry no fee")
+	}
+	anchor := lifecycle.Anchor(in)
+	key := s.StateKey(p.app, anchor)
+	log = log.With().Str("app", p.app).Int64("anchor", anchor).Int64("tid", in.TID).Str("status", in.Status).Logger()
+
+	for round := range s.cfg.MaxCASRounds {
+		if round > 0 {
+			s.metrics.Conflicts.Inc()
+		}
+		rec, ver, err := s.load(ctx, key)
+		if err != nil {
+			return s.fail("load_state", err)
+		}
+		if len(rec.Outbox) > 0 {
+			if err := s.publish(ctx, rec.Outbox, log); err != nil {
+				return s.fail("publish", err)
+			}
+			rec.Outbox = nil
+			if ver, err = s.store(ctx, key, rec, ver); err != nil {
+				if errors.Is(err, idempotency.ErrVersionConflict) {
+					continue
+				}
+				return s.fail("store_state", err)
+			}
+		}
+		res, err := lifecycle.Apply(rec.State, in, s.policy(p.app))
+		if err != nil {
+			return fmt.Errorf("%w: %v", errUnusable, err)
+		}
+		if res.Outcome == lifecycle.OutcomeAlreadyApplied {
+			s.metrics.Events.WithLabelValues(label, string(res.Outcome)).Inc()
+			return nil
+		}
+		rec.State = res.State
+		now := s.cfg.Now().UTC()
+		for _, ins := range res.Instructions {
+			rec.Outbox = append(rec.Outbox, outboxEntry{Instruction: Instruction{
+				ID: p.app + ":" + strconv.FormatInt(anchor, 10) + ":" + ins.Ref, Application: p.app, Instruction: ins,
+			}, StagedAt: now})
+		}
+		if ver, err = s.store(ctx, key, rec, ver); err != nil {
+			if errors.Is(err, idempotency.ErrVersionConflict) {
+				continue
+			}
+			return s.fail("store_state", err)
+		}
+		s.observe(label, p.typ, in, res, log)
+		if len(rec.Outbox) == 0 {
+			return nil
+		}
+		if err := s.publish(ctx, rec.Outbox, log); err != nil {
+			return s.fail("publish", err)
+		}
+		rec.Outbox = nil
+		if _, err := s.store(ctx, key, rec, ver); err != nil {
+			if errors.Is(err, idempotency.ErrVersionConflict) {
+				continue // the next round publishes what is left (deduplicated) and finds the event applied
+			}
+			return s.fail("store_state", err)
+		}
+		return nil
+	}
+	return s.fail("cas_rounds", fmt.Errorf("state %s: %d compare-and-set rounds lost to concurrent updates", key, s.cfg.MaxCASRounds))
+}
+
+// resolveRefund books a refund on its deposit when the link is known and
+// the refund has no state of its own yet (the choice is sticky).
+func (s *Service) resolveRefund(ctx context.Context, app string, in *lifecycle.Input) error {
+	if praxis.NormalizeType(in.Type) != praxis.TypeRefund || lifecycle.Anchor(*in) != in.TID {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.OpTimeout)
+	defer cancel()
+	if _, _, err := s.deps.Records.GetRecord(ctx, s.StateKey(app, in.TID)); err == nil {
+		return nil // already booked on its own
+	} else if !errors.Is(err, idempotency.ErrNotFound) {
+		return err
+	}
+	dep, ok, err := s.links.Lookup(ctx, app, in.OrderID)
+	if err != nil || !ok {
+		return err
+	}
+	in.ReferenceTID = dep
+	return nil
+}
+
+func (s *Service) load(ctx context.Context, key string) (record, uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.OpTimeout)
+	defer cancel()
+	raw, ver, err := s.deps.Records.GetRecord(ctx, key)
+	if errors.Is(err, idempotency.ErrNotFound) {
+		return record{}, 0, nil
+	}
+	if err != nil {
+		return record{}, 0, err
+	}
+	var rec record
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return record{}, 0, fmt.Errorf("state %s does not decode: %w", key, err)
+	}
+	return rec, ver, nil
+}
+
+func (s *Service) store(ctx context.Context, key string, rec record, ver uint64) (uint64, error) {
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		return 0, fmt.Errorf("encode state %s: %w", key, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.OpTimeout)
+	defer cancel()
+	return s.deps.Records.PutRecord(ctx, key, raw, ver, s.cfg.StateTTL)
+}
+
+// publish stores each instruction in PRAXIS_LEDGER under its id; a copy
+// of one already stored is dropped by the stream and only counted.
+func (s *Service) publish(ctx context.Context, outbox []outboxEntry, log zerolog.Logger) error {
+	now := s.cfg.Now()
+	for _, e := range outbox {
+		if now.Sub(e.StagedAt) >= s.cfg.DuplicateWindow {
+			s.metrics.StaleOutbox.Inc()
+			log.Error().Str("instruction", e.ID).Time("staged_at", e.StagedAt).
+				Msg("publishing an instruction staged before the duplicate window; if it was published then, the ledger consumer must drop the copy by id")
+		}
+		data, err := json.Marshal(e.Instruction)
+		if err != nil {
+			return fmt.Errorf("encode instruction %s: %w", e.ID, err)
+		}
+		subj := subjects.Ledger(e.Application, e.Kind)
+		msg := &nats.Msg{Subject: subj, Data: data, Header: nats.Header{}}
+		msg.Header.Set(jetstream.MsgIDHeader, e.ID)
+		pctx, cancel := context.WithTimeout(ctx, s.cfg.OpTimeout)
+		ack, err := s.deps.JS.PublishMsg(pctx, msg, jetstream.WithExpectStream(subjects.StreamLedger))
+		cancel()
+		if err != nil {
+			return fmt.Errorf("publish %s: %w", subj, err)
+		}
+		if ack.Duplicate {
+			s.metrics.DuplicatesAbsorbed.Inc()
+			continue
+		}
+		s.metrics.Instructions.WithLabelValues(s.appLabel(e.Application), e.Kind).Inc()
+		log.Info().Str("instruction", e.ID).Str("kind", e.Kind).Int64("amount", e.Amount).Str("currency", e.Currency).Msg("ledger instruction")
+	}
+	return nil
+}
+
+// observe counts and logs what the lifecycle said, once per applied event.
+func (s *Service) observe(label, typ string, in lifecycle.Input, res lifecycle.Result, log zerolog.Logger) {
+	s.metrics.Events.WithLabelValues(label, string(res.Outcome)).Inc()
+	switch res.Outcome {
+	case lifecycle.OutcomeDuplicate, lifecycle.OutcomeRegression:
+		s.metrics.Ignored.WithLabelValues(label, string(res.Outcome)).Inc()
+		log.Debug().Str("outcome", string(res.Outcome)).Msg("status recorded; nothing to book")
+	case lifecycle.OutcomeUnknownStatus:
+		s.metrics.UnknownStatuses.WithLabelValues(label, typ).Inc()
+	}
+	for _, f := range res.Flags {
+		s.metrics.Flags.WithLabelValues(label, f).Inc()
+	}
+	if len(res.Flags) > 0 {
+		log.Warn().Strs("flags", res.Flags).Str("type", in.Type).Str("outcome", string(res.Outcome)).
+			Msg("lifecycle flagged this event for review; it is kept in the state")
+	}
+}
+
+// backoff is the redelivery delay after the n-th delivery failed:
+// RetryBase·2^(n-1) capped at RetryMax, with jitter in [50%, 100%].
+func (s *Service) backoff(n int) time.Duration {
+	d := s.cfg.RetryBase
+	for i := 1; i < n && d < s.cfg.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, s.cfg.RetryMax)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

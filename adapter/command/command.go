@@ -2,8 +2,8 @@
 // commands the CRM publishes on praxis.commands.<app>.<command>, how each
 // is validated (with the exact reason a command is refused), and the result
 // every command ends in on praxis.results.<app>.<command>. It knows nothing
-// of NATS; the JSON Schemas in schemas/ describe the same shapes and a test
-// keeps them in step with these structs.
+// of NATS; the JSON Schemas in contracts/schemas/ describe the same shapes
+// and a test keeps them in step with these structs.
 package command
 
 import (

@@ -115,21 +115,22 @@ func (c Currencies) ParseMajor(s, code string) (int64, error) {
 }
 
 // KnownCurrency reports whether code is an active ISO 4217 currency code
-// (or one of the crypto codes Praxis cashiers commonly offer), so a command
-// in an unknown currency is refused before it reaches Praxis.
+// (or one of the three-letter crypto codes Praxis cashiers commonly offer),
+// so a command in an unknown currency is refused before it reaches Praxis.
 func KnownCurrency(code string) bool {
 	if !IsCurrencyCode(code) {
 		return false
 	}
-	return strings.Contains(iso4217, code+" ")
+	return strings.Contains(iso4217, " "+code+" ")
 }
 
-// iso4217 lists active ISO 4217 alphabetic codes plus BTC, ETH, LTC, USDT
-// and USDC (Praxis processes crypto via CryptoCompare rates, API.md §3).
-const iso4217 = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD " +
+// iso4217 lists active ISO 4217 alphabetic codes plus BTC, ETH and LTC
+// (Praxis processes crypto via CryptoCompare rates, API.md §3), each
+// between spaces so a lookup can never match across two codes.
+const iso4217 = " AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD " +
 	"CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF " +
 	"GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP " +
 	"LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB " +
 	"PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL " +
 	"THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG " +
-	"BTC ETH LTC USDT USDC "
+	"BTC ETH LTC "

@@ -111,7 +111,7 @@ func TestKnownCurrency(t *testing.T) {
 	for _, c := range []string{"USD", "EUR", "JPY", "KWD", "BTC", "ZWG"} {
 		assert.True(t, KnownCurrency(c), c)
 	}
-	for _, c := range []string{"XXX", "usd", "EU", "EURO", "", "SD "} {
+	for _, c := range []string{"XXX", "usd", "EU", "EURO", "", "SD ", "SDT", "SDC", "TH"} {
 		assert.False(t, KnownCurrency(c), c)
 	}
 }

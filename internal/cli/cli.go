@@ -40,6 +40,7 @@ func commands() map[string]subcommand {
 		"dlq":     {"list, show and replay dead-lettered commands", runDLQ},
 		"streams": {"show the streams and consumers: pending, redeliveries, lag", runStreams},
 		"verify":  {"check a pasted Praxis body and signature against the configured secret", runVerify},
+		"schema":  {"print the message contracts: JSON Schemas and the AsyncAPI document", runSchema},
 		"version": {"print the version", runVersion},
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -29,6 +30,11 @@ func runDLQ(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprintln(env.Stderr, "Usage: praxis-adapter dlq "+usage)
 		return fmt.Errorf("%w: want a dlq subcommand", errUsage)
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(env.Stderr, "Usage: praxis-adapter dlq "+usage)
+		return flag.ErrHelp
 	}
 	sub := args[0]
 	fs := newFlags(env, "dlq "+sub, "[flags]")

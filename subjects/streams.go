@@ -25,6 +25,11 @@ type StreamsConfig struct {
 	DLQMaxAge time.Duration `yaml:"dlq_max_age"`
 	// LedgerMaxAge keeps ledger instructions (default 90 days).
 	LedgerMaxAge time.Duration `yaml:"ledger_max_age"`
+	// LedgerDuplicateWindow is the ledger stream's own, longer duplicate
+	// window (default 1 hour): a ledger instruction re-published after a
+	// long record-store outage is still absorbed. Ledger traffic is small,
+	// so the window costs little memory.
+	LedgerDuplicateWindow time.Duration `yaml:"ledger_duplicate_window"`
 	// Memory uses memory storage instead of files (benchmarks only).
 	Memory bool `yaml:"memory"`
 }
@@ -49,6 +54,9 @@ func (c StreamsConfig) WithDefaults() StreamsConfig {
 	if c.LedgerMaxAge == 0 {
 		c.LedgerMaxAge = 90 * 24 * time.Hour
 	}
+	if c.LedgerDuplicateWindow == 0 {
+		c.LedgerDuplicateWindow = time.Hour
+	}
 	return c
 }
 
@@ -59,6 +67,8 @@ func (c StreamsConfig) Validate() error {
 		return fmt.Errorf("nats.streams.replicas: %d is not between 1 and 5 (use 3 on a 3-node cluster)", c.Replicas)
 	case c.DuplicateWindow < time.Second:
 		return fmt.Errorf("nats.streams.duplicate_window: %v is too short; it must cover a crash between publish and dedup (default 2m)", c.DuplicateWindow)
+	case c.LedgerDuplicateWindow < time.Minute:
+		return fmt.Errorf("nats.streams.ledger_duplicate_window: %v is too short; it must outlast the ledger's retries (default 1h)", c.LedgerDuplicateWindow)
 	case c.EventsMaxAge < c.DuplicateWindow:
 		return fmt.Errorf("nats.streams.events_max_age: %v is shorter than duplicate_window %v", c.EventsMaxAge, c.DuplicateWindow)
 	}
@@ -119,7 +129,7 @@ func Streams(c StreamsConfig) []jetstream.StreamConfig {
 			Storage:     storage,
 			Replicas:    c.Replicas,
 			MaxAge:      c.LedgerMaxAge,
-			Duplicates:  c.DuplicateWindow,
+			Duplicates:  c.LedgerDuplicateWindow,
 		},
 	}
 }

@@ -1,6 +1,7 @@
 package runtime_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -140,5 +141,106 @@ func TestDuplicateAndOutOfOrderDeliveriesLandOnce(t *testing.T) {
 			}
 			assert.True(t, found, "tid %d %s", tid, st)
 		}
+	}
+}
+
+// ledgerInstruction is what the test reads of a ledger message.
+type ledgerInstruction struct {
+	ID          string `json:"id"`
+	Kind        string `json:"kind"`
+	Application string `json:"application"`
+	TID         int64  `json:"tid"`
+	CID         string `json:"cid"`
+	Amount      int64  `json:"amount"`
+	Currency    string `json:"currency"`
+}
+
+// TestLedgerEndToEnd: a deposit, a withdrawal completed then reversed, and
+// a cancelled withdrawal, through the real ingress, worker and ledger.
+func TestLedgerEndToEnd(t *testing.T) {
+	for _, store := range []string{"embedded", "redis"} {
+		t.Run(store, func(t *testing.T) {
+			p := proc.Start(t, proc.Options{Redis: store == "redis"})
+			s := p.RT.Simulator()
+			ctx := t.Context()
+
+			dep := p.Send(t, command.CashierSession, proc.SessionCommand("l-dep", "payment", "l-order-dep", 5000))
+			require.Equal(t, command.OutcomeOK, dep.Outcome, dep.Reason)
+			_, err := s.Pay(ctx, dep.AuthToken, sim.PayOptions{})
+			require.NoError(t, err)
+
+			wd := p.Send(t, command.CashierSession, proc.SessionCommand("l-wd", "withdrawal", "l-order-wd", 3000))
+			require.Equal(t, command.OutcomeOK, wd.Outcome, wd.Reason)
+			w1, err := s.RequestWithdrawal(ctx, wd.AuthToken, 3000)
+			require.NoError(t, err)
+			r := p.Send(t, command.WithdrawalComplete, fmt.Sprintf(`{"id":"l-complete","withdrawal_request_id":%d}`, w1.TID))
+			require.Equal(t, command.OutcomeOK, r.Outcome, r.Reason)
+			tu.Eventually(t, 10*time.Second, 10*time.Millisecond, func() error {
+				if tx, _ := s.Transaction(w1.TID); tx.Status != praxis.StatusApproved {
+					return fmt.Errorf("withdrawal is %s", tx.Status)
+				}
+				return nil
+			})
+			_, err = s.ReversePayout(ctx, w1.TID)
+			require.NoError(t, err)
+
+			wd2 := p.Send(t, command.CashierSession, proc.SessionCommand("l-wd2", "withdrawal", "l-order-wd2", 700))
+			require.Equal(t, command.OutcomeOK, wd2.Outcome, wd2.Reason)
+			w2, err := s.RequestWithdrawal(ctx, wd2.AuthToken, 700)
+			require.NoError(t, err)
+			r = p.Send(t, command.WithdrawalCancel, fmt.Sprintf(`{"id":"l-cancel","withdrawal_request_id":%d}`, w2.TID))
+			require.Equal(t, command.OutcomeOK, r.Outcome, r.Reason)
+
+			// Expected, with the default "payout debited upon in_progress":
+			want := []string{
+				"deposit.credited 5000",
+				"payout.debited 3000",  // at in_progress
+				"payout.reversed 3000", // funds back after approved → reversed
+				// the cancelled withdrawal never reached in_progress: nothing
+			}
+			// Settled: every notification acknowledged, and the ledger's
+			// consumer has nothing left to process.
+			tu.Eventually(t, 15*time.Second, 20*time.Millisecond, func() error {
+				if n := s.PendingNotifications(); n > 0 {
+					return fmt.Errorf("%d notifications pending", n)
+				}
+				c, err := p.JS.Consumer(ctx, subjects.StreamEvents, subjects.ConsumerLedger)
+				if err != nil {
+					return err
+				}
+				info, err := c.Info(ctx)
+				if err != nil {
+					return err
+				}
+				if info.NumPending > 0 || info.NumAckPending > 0 {
+					return fmt.Errorf("ledger consumer: %d pending, %d unacknowledged", info.NumPending, info.NumAckPending)
+				}
+				return nil
+			})
+			var got []ledgerInstruction
+			sum := map[string]int64{}
+			for _, m := range p.Messages(t, subjects.StreamLedger, subjects.AllLedger) {
+				var in ledgerInstruction
+				require.NoError(t, json.Unmarshal(m.Data(), &in))
+				got = append(got, in)
+				assert.Equal(t, "sandbox", in.Application)
+				assert.Equal(t, "EUR", in.Currency)
+				assert.Equal(t, "praxis.ledger.sandbox."+in.Kind, m.Subject())
+				switch in.Kind {
+				case "deposit.credited", "payout.released", "payout.reversed":
+					sum[in.CID] += in.Amount
+				case "deposit.reversed", "payout.debited":
+					sum[in.CID] -= in.Amount
+				}
+			}
+			var kinds []string
+			for _, in := range got {
+				kinds = append(kinds, fmt.Sprintf("%s %d", in.Kind, in.Amount))
+			}
+			assert.ElementsMatch(t, want, kinds, "exactly one instruction per money movement")
+			for _, b := range s.BalanceList() {
+				assert.Equal(t, b.Amount, sum[b.CID], "ledger sum for %s equals the simulator's balance movement", b.CID)
+			}
+		})
 	}
 }

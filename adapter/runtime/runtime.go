@@ -27,6 +27,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/config"
+	"github.com/praxis-adapter/praxis-adapter/adapter/frontend"
+	"github.com/praxis-adapter/praxis-adapter/adapter/ledger"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
 	"github.com/praxis-adapter/praxis-adapter/adapter/processor"
 	"github.com/praxis-adapter/praxis-adapter/adapter/sim"
@@ -68,6 +70,7 @@ type Runtime struct {
 	simHTTP *http.Server
 	simURL  string
 
+	rules    *frontend.SessionRules
 	ing      *ingress.Server
 	ingHTTP  *http.Server
 	ingURL   string
@@ -118,6 +121,11 @@ func Start(ctx context.Context, cfg *config.Config, roles Roles, log zerolog.Log
 		if err := r.startSimulator(); err != nil {
 			return nil, err
 		}
+	}
+	// Fixed-amount sessions: the worker records them, the ingress's
+	// validation rule reads them (through the shared store).
+	if r.rules, err = frontend.NewSessionRules(frontend.SessionRulesConfig{Currencies: cfg.Currencies()}, r.store); err != nil {
+		return nil, err
 	}
 	// The ingress listens first: the worker's default notification_url
 	// and the simulator's webhooks need its address.
@@ -370,7 +378,7 @@ func (r *Runtime) startIngress() error {
 		PublishTimeout: r.cfg.Ingress.PublishTimeout, RequestTimeout: r.cfg.Ingress.RequestTimeout,
 		ClaimTTL: r.cfg.Ingress.ClaimTTL, DoneTTL: r.cfg.Ingress.DoneTTL,
 		ReplySignatureHeaders: r.cfg.Ingress.ReplySignatureHeaders, MaxTimestampAge: r.cfg.Ingress.MaxTimestampAge,
-		ValidationDefault: def, Processors: r.processors(),
+		ValidationDefault: def, Processors: r.processors(), Rules: r.rules,
 	}, ingress.Deps{NC: r.ingNC, JS: r.js, Store: r.store, Log: r.log, Registry: r.reg, Gatherer: r.reg, Tracing: r.tracing})
 	if err != nil {
 		return err
@@ -429,7 +437,16 @@ func (r *Runtime) startWorker(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	router, err := frontend.NewRouter(frontend.RouterConfig{Frontends: frontend.FrontendsOf(r.cfg.Applications)}, r.store)
+	if err != nil {
+		return err
+	}
+	links, err := ledger.NewRefundLinks(r.store, "")
+	if err != nil {
+		return err
+	}
 	w, err := worker.New(worker.Config{
+		Router: router, Sessions: r.rules, Refunds: links,
 		Applications: apps, PublicURL: r.publicURL(), MaxInFlight: r.cfg.Worker.MaxInFlight, AckWait: r.cfg.Worker.AckWait,
 		MaxDeliver: r.cfg.Worker.MaxDeliver, MaxAttempts: r.cfg.Worker.MaxAttempts, RetryBase: r.cfg.Worker.RetryBase,
 		RetryMax: r.cfg.Worker.RetryMax, ClaimTTL: r.cfg.Worker.ClaimTTL, ResultTTL: r.cfg.Worker.ResultTTL,
@@ -439,14 +456,29 @@ func (r *Runtime) startWorker(ctx context.Context) error {
 		return err
 	}
 	r.wrk = w
+	r.goRun(ctx, "worker", w.Run)
+	if r.cfg.Ledger.Disabled {
+		return nil
+	}
+	svc, err := ledger.New(ledger.Config{DebitOn: ledger.DebitOnOf(r.cfg.Applications), Processors: r.processors(),
+		DuplicateWindow: r.cfg.NATS.Streams.LedgerDuplicateWindow},
+		ledger.Deps{JS: js, Records: r.store, Log: r.log, Registry: r.reg})
+	if err != nil {
+		return err
+	}
+	r.goRun(ctx, "ledger", svc.Run)
+	return nil
+}
+
+// goRun runs a background role until ctx ends; Shutdown waits for it.
+func (r *Runtime) goRun(ctx context.Context, name string, run func(context.Context) error) {
 	r.background.Add(1)
 	go func() {
 		defer r.background.Done()
-		if err := w.Run(ctx); err != nil {
-			r.errs <- fmt.Errorf("worker: %w", err)
+		if err := run(ctx); err != nil {
+			r.errs <- fmt.Errorf("%s: %w", name, err)
 		}
 	}()
-	return nil
 }
 
 // startAdmin serves /healthz, /readyz and /metrics for a process without

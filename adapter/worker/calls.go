@@ -49,6 +49,12 @@ func (w *Worker) call(ctx context.Context, j *job) error {
 			return c.ManageWithdrawal(ctx, cr, req)
 		})
 	case *command.Refund:
+		if w.cfg.Refunds != nil {
+			if err := w.cfg.Refunds.Link(ctx, j.app.Name, cmd.OrderID, cmd.ReferenceID); err != nil {
+				// Not sent: the retry is safe.
+				return &praxis.Error{Outcome: praxis.OutcomeTransient, Op: praxis.PathRefund, Description: "record the refund's deposit", Err: err}
+			}
+		}
 		req := praxis.RefundRequest{Currency: cmd.Currency, Amount: cmd.Amount, CID: cmd.CID, Locale: cmd.Locale, OrderID: cmd.OrderID,
 			ReferenceID: cmd.ReferenceID, WithdrawalRequestID: cmd.WithdrawalRequestID,
 			Variable1: cmd.Variable1, Variable2: cmd.Variable2, Variable3: cmd.Variable3}

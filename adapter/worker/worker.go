@@ -98,7 +98,11 @@ type Config struct {
 	// Sessions records what a session command fixed (amount, balance), for
 	// the ingress's validation rules; nil: nothing recorded.
 	Sessions SessionRecorder
-	Now      func() time.Time
+	// Refunds remembers which deposit each refund order refunds, before the
+	// refund is sent, because Praxis' refund notifications do not say; the
+	// ledger needs it to reverse the right deposit. nil: not recorded.
+	Refunds RefundLinker
+	Now     func() time.Time
 }
 
 // Router resolves the application of a command sent to the `frontend`
@@ -109,6 +113,11 @@ type Router interface {
 	// CheckCurrency returns a reason when the customer is known in
 	// another currency ("" when fine), and remembers the currency.
 	CheckCurrency(ctx context.Context, app, cid, currency string) (string, error)
+}
+
+// RefundLinker records that a refund order refunds a deposit (idempotent).
+type RefundLinker interface {
+	Link(ctx context.Context, app, orderID string, depositTID int64) error
 }
 
 // SessionRecorder remembers what a session command fixed, keyed by order id.

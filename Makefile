@@ -19,7 +19,7 @@ build:
 
 ## run: one process with embedded NATS, the embedded store, ingress, worker and the simulator.
 run:
-	$(GO) run ./cmd/praxis-adapter run
+	PRAXIS_LOG_FORMAT=$${PRAXIS_LOG_FORMAT:-console} $(GO) run ./cmd/praxis-adapter run
 
 ## test: every test with the race detector (Redis tests need REDIS_URL, default redis://127.0.0.1:6379).
 test:

@@ -59,6 +59,16 @@ func TestRedisStore(t *testing.T) {
 	})
 }
 
+// TestRedisStoreAutoPipeline runs the same contract with concurrent calls
+// batched into pipelines.
+func TestRedisStoreAutoPipeline(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) idempotency.Store {
+		s, _, _ := newRedis(t, idempotency.RedisConfig{AutoPipeline: true, Flushers: 2})
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}
+
 func TestRedisRecords(t *testing.T) {
 	storetest.RunRecords(t, func(t *testing.T) idempotency.Records {
 		s, _, _ := newRedis(t, idempotency.RedisConfig{})
@@ -177,4 +187,10 @@ func BenchmarkRedisClaimCompleteParallel(b *testing.B) {
 func BenchmarkRedisClaimDuplicate(b *testing.B) {
 	s, _, _ := newRedis(b, idempotency.RedisConfig{})
 	storetest.BenchClaimDuplicate(b, s)
+}
+
+func BenchmarkRedisClaimCompleteParallelAutoPipeline(b *testing.B) {
+	s, _, _ := newRedis(b, idempotency.RedisConfig{AutoPipeline: true})
+	b.Cleanup(func() { _ = s.Close() })
+	storetest.BenchClaimCompleteParallel(b, s)
 }

@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -84,18 +85,15 @@ func (s *Server) handleNotification(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		statusText, _ := status.Text()
-		typeText, _ := v("transaction.transaction_type").Text()
-		intent, _ := v("session.intent").Text()
 		wr := v("transaction.withdrawal_request_id").Present()
-		ev.typ = subjects.EventType(typeText, intent, wr, true)
-		ev.status = praxis.NormalizeStatus(statusText)
+		ev.typ = subjects.EventType(intern(v("transaction.transaction_type")), intern(v("session.intent")), wr, true)
+		ev.status = praxis.NormalizeStatus(intern(status))
 		ev.subject = string(tid.Raw)
 		c.tid = ev.subject
 		if p, err := v("transaction.payment_processor").Text(); err == nil && p != "" {
 			ev.proc = s.cfg.Processors.Name(p)
 		}
-		currency, _ := v("transaction.currency").Text()
+		currency := intern(v("transaction.currency"))
 		key = append(key, ":t:"...)
 		key = append(key, tid.Raw...)
 		key = append(key, ':')
@@ -239,15 +237,46 @@ func (s *Server) publishOnce(w http.ResponseWriter, r *http.Request, c *call, ev
 		return
 	}
 	if claim.State == idempotency.Acquired {
-		if err := s.settle(func(ctx context.Context) error {
-			return s.deps.Store.Complete(ctx, claim, nil, s.cfg.DoneTTL)
-		}, c, "complete"); err != nil {
-			// The event is durable; the claim expires and the stream's
-			// duplicate window absorbs a prompt resend.
-			s.metrics.CompleteErrors.Inc()
-		}
+		// The event is durable: Praxis may hear 0 now. Marking the key done
+		// is bookkeeping and runs off the reply path (the store pipelines
+		// it with others). Until it lands, a duplicate finds the key busy,
+		// is published again and absorbed by the stream's duplicate window,
+		// exactly like a concurrent duplicate; if it never lands, the claim
+		// expires in seconds with the same effect.
+		s.completeLater(claim, c)
 	}
 	s.finish(w, c, OutcomeAccepted)
+}
+
+// completeLater marks a published key done in the background; Drain waits
+// for these before shutdown.
+func (s *Server) completeLater(claim idempotency.Claim, c *call) {
+	kind, app, reqID, tid := c.kind, c.app.Name, c.reqID, c.tid
+	s.pending.Add(1)
+	go func() {
+		defer s.pending.Done()
+		// No deadline of our own: the store client's timeouts bound it.
+		if err := s.deps.Store.Complete(context.Background(), claim, nil, s.cfg.DoneTTL); err != nil {
+			s.metrics.CompleteErrors.Inc()
+			if reqID == "" {
+				reqID = s.nextRequestID()
+			}
+			s.log.Warn().Err(err).Str("request_id", reqID).Str("kind", kind).Str("app", app).Str("tid", tid).
+				Msg("dedup complete failed; the claim expires and the stream's duplicate window covers it")
+		}
+	}()
+}
+
+// Drain waits until every background completion has finished, or ctx ends.
+func (s *Server) Drain(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.pending.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("ingress: dedup completions still running: %w", ctx.Err())
+	}
 }
 
 // settle runs a store call that must happen even if Praxis hung up.
@@ -256,7 +285,7 @@ func (s *Server) settle(op func(context.Context) error, c *call, what string) er
 	defer cancel()
 	err := op(ctx)
 	if err != nil {
-		s.log.Warn().Err(err).Str("request_id", c.reqID).Str("kind", c.kind).Str("app", c.app.Name).Str("tid", c.tid).Msg("dedup " + what + " failed")
+		s.log.Warn().Err(err).Str("request_id", c.requestID()).Str("kind", c.kind).Str("app", c.app.Name).Str("tid", c.tid).Msg("dedup " + what + " failed")
 	}
 	return err
 }
@@ -264,7 +293,7 @@ func (s *Server) settle(op func(context.Context) error, c *call, what string) er
 // fail answers status -1 (Praxis resends in about five minutes) after an
 // internal failure, signed like any reply, and logs why.
 func (s *Server) fail(w http.ResponseWriter, c *call, what string, err error) {
-	s.log.Error().Err(err).Str("request_id", c.reqID).Str("kind", c.kind).Str("app", c.app.Name).Str("tid", c.tid).
+	s.log.Error().Err(err).Str("request_id", c.requestID()).Str("kind", c.kind).Str("app", c.app.Name).Str("tid", c.tid).
 		Msg(what + "; answered -1 so Praxis resends")
 	s.metrics.Requests.WithLabelValues(c.kind, c.app.Name, OutcomeFailed).Inc()
 	s.metrics.Duration.WithLabelValues(c.kind).Observe(time.Since(c.start).Seconds())
@@ -274,11 +303,56 @@ func (s *Server) fail(w http.ResponseWriter, c *call, what string, err error) {
 // finish answers status 0.
 func (s *Server) finish(w http.ResponseWriter, c *call, outcome string) {
 	if e := s.log.Debug(); e.Enabled() {
-		e.Str("request_id", c.reqID).Str("kind", c.kind).Str("app", c.app.Name).Str("tid", c.tid).Str("outcome", outcome).Msg("webhook accepted")
+		e.Str("request_id", c.requestID()).Str("kind", c.kind).Str("app", c.app.Name).Str("tid", c.tid).Str("outcome", outcome).Msg("webhook accepted")
 	}
 	s.metrics.Requests.WithLabelValues(c.kind, c.app.Name, outcome).Inc()
 	s.metrics.Duration.WithLabelValues(c.kind).Observe(time.Since(c.start).Seconds())
 	s.replyStatus(w, c, 0, "Ok")
+}
+
+// intern returns the text of a string value without allocating when it is
+// one of the values Praxis sends all the time (switch on string(b) does not
+// copy); anything else is decoded normally.
+func intern(v praxis.Value) string {
+	if v.Kind != praxis.KindString || len(v.Raw) < 2 {
+		return ""
+	}
+	switch b := v.Raw[1 : len(v.Raw)-1]; string(b) {
+	case "approved":
+		return "approved"
+	case "pending":
+		return "pending"
+	case "rejected":
+		return "rejected"
+	case "cancelled":
+		return "cancelled"
+	case "initialized":
+		return "initialized"
+	case "authorized":
+		return "authorized"
+	case "requested":
+		return "requested"
+	case "sale":
+		return "sale"
+	case "payout":
+		return "payout"
+	case "refund":
+		return "refund"
+	case "authorization":
+		return "authorization"
+	case "payment":
+		return "payment"
+	case "withdrawal":
+		return "withdrawal"
+	case "EUR":
+		return "EUR"
+	case "USD":
+		return "USD"
+	case "GBP":
+		return "GBP"
+	}
+	t, _ := v.Text()
+	return t
 }
 
 // appendKeyPart appends s to a dedup key, percent-escaping ':' '%' and

@@ -118,6 +118,8 @@ type Server struct {
 	bodies sync.Pool
 	// ctJSON is the shared, read-only Content-Type header value.
 	ctJSON []string
+	// pending tracks background dedup completions (see Drain).
+	pending sync.WaitGroup
 	// idPrefix and reqSeq make request ids for calls that bring none.
 	idPrefix string
 	reqSeq   atomic.Uint64

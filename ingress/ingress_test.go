@@ -204,7 +204,9 @@ func TestNotificationPublishedOnceUnderConcurrentDuplicates(t *testing.T) {
 		assert.Equal(t, uint64(1), h.count(t, "praxis.events.sandbox.deposit.approved"))
 		assert.Equal(t, uint64(1), h.total(t))
 
-		// A later resend is answered from the store without publishing.
+		// A later resend is answered from the store without publishing,
+		// once the background completion has landed.
+		require.NoError(t, h.ing.Drain(t.Context()))
 		doneHits := testutil.ToFloat64(h.ing.metrics.DedupHits.WithLabelValues(KindNotification, "done"))
 		r := h.sendNotification(t, body)
 		assert.Equal(t, 0, r.Status)

@@ -65,7 +65,8 @@ const maxFields = 32
 type call struct {
 	kind      string
 	ex        *extractor
-	reqID     string // X-Request-Id, received or made up; logged and echoed
+	reqID     string // X-Request-Id as received (see requestID)
+	srv       *Server
 	tid       string // the transaction's tid (or order id), once known
 	app       *app
 	body      []byte
@@ -85,12 +86,14 @@ var errRejected = errors.New("rejected")
 // answer, counts it, and returns errRejected.
 func (s *Server) accept(w http.ResponseWriter, r *http.Request, kind string, ex *extractor, c *call) error {
 	c.kind, c.ex, c.start = kind, ex, s.cfg.Now()
-	c.reqID = r.Header.Get(headerRequestID)
-	if c.reqID == "" || len(c.reqID) > 128 {
-		c.reqID = s.nextRequestID()
+	// A caller's request id is echoed; one is made up only when a log line
+	// needs it (see call.requestID).
+	if id := r.Header.Get(headerRequestID); id != "" && len(id) <= 128 {
+		c.reqID = id
+		w.Header()[headerRequestID] = []string{id}
 	}
-	w.Header()[headerRequestID] = []string{c.reqID}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
+	c.srv = s
+	if ct := r.Header.Get("Content-Type"); ct != "" && ct != praxis.ContentType && ct != "application/json" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && mt != "text/json") {
 			return s.reject(w, c, ReasonContentType, http.StatusUnsupportedMediaType, 400,
@@ -211,7 +214,7 @@ func (s *Server) reject(w http.ResponseWriter, c *call, reason string, httpStatu
 		appName = c.app.Name
 	}
 	s.metrics.Requests.WithLabelValues(c.kind, appName, OutcomeRejected).Inc()
-	s.log.Warn().Str("request_id", c.reqID).Str("kind", c.kind).Str("app", appName).Str("reason", reason).Int("status", status).
+	s.log.Warn().Str("request_id", c.requestID()).Str("kind", c.kind).Str("app", appName).Str("reason", reason).Int("status", status).
 		Str("description", desc).Msg("webhook rejected")
 	writeError(w, httpStatus, status, desc)
 	return errRejected
@@ -219,6 +222,14 @@ func (s *Server) reject(w http.ResponseWriter, c *call, reason string, httpStatu
 
 // headerRequestID correlates a webhook's log lines with the caller's.
 const headerRequestID = "X-Request-Id"
+
+// requestID is the caller's X-Request-Id, or one made up for a log line.
+func (c *call) requestID() string {
+	if c.reqID == "" {
+		c.reqID = c.srv.nextRequestID()
+	}
+	return c.reqID
+}
 
 // nextRequestID makes a request id cheaply: a per-process prefix and a counter.
 func (s *Server) nextRequestID() string {

@@ -171,7 +171,7 @@ func (s *Server) askCRM(ctx context.Context, r *http.Request, c *call, kind, ceT
 
 func (s *Server) crmFallback(c *call, reason string, err error) {
 	s.metrics.CRMFallbacks.WithLabelValues(c.kind, reason).Inc()
-	s.log.Warn().Err(err).Str("request_id", c.reqID).Str("kind", c.kind).Str("app", c.app.Name).Str("reason", reason).
+	s.log.Warn().Err(err).Str("request_id", c.requestID()).Str("kind", c.kind).Str("app", c.app.Name).Str("reason", reason).
 		Msg("CRM did not answer usably; using the configured default")
 }
 

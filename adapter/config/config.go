@@ -182,6 +182,9 @@ type Telemetry struct {
 	OTLPEndpoint string `yaml:"otlp_endpoint" env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
 	// ServiceName is the OpenTelemetry service name.
 	ServiceName string `yaml:"service_name" env:"OTEL_SERVICE_NAME"`
+	// Pprof serves Go's profiler at /debug/pprof/ on the ingress (or worker
+	// admin) address. Off by default: it exposes internals.
+	Pprof bool `yaml:"pprof" env:"PRAXIS_PPROF"`
 	// TraceSampleRatio samples this share of root traces (default 1);
 	// a trace started upstream follows its parent's decision.
 	TraceSampleRatio float64 `yaml:"trace_sample_ratio" env:"OTEL_TRACES_SAMPLER_ARG"`

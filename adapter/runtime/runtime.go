@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"sync"
 	"time"
@@ -296,6 +297,9 @@ func (r *Runtime) startStore(ctx context.Context) error {
 		s, err := idempotency.NewRedis(r.rdb, idempotency.RedisConfig{
 			Prefix:        r.cfg.Redis.KeyPrefix + "idem:",
 			RecordsPrefix: r.cfg.Redis.KeyPrefix + "records:",
+			// Concurrent webhooks and commands share pipelines: far fewer
+			// syscalls per notification on both sides.
+			AutoPipeline: true,
 		})
 		if err != nil {
 			return err
@@ -390,7 +394,7 @@ func (r *Runtime) startIngress() error {
 	}
 	r.ingURL = "http://" + ln.Addr().String()
 	r.ingHTTP = &http.Server{
-		Handler:           ing.Handler(),
+		Handler:           r.withPprof(ing.Handler()),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      15 * time.Second,
@@ -502,9 +506,25 @@ func (r *Runtime) startAdmin() error {
 		return fmt.Errorf("worker.listen %s: %w", r.cfg.Worker.Listen, err)
 	}
 	r.adminURL = "http://" + ln.Addr().String()
-	r.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	r.admin = &http.Server{Handler: r.withPprof(mux), ReadHeaderTimeout: 5 * time.Second}
 	r.serve(r.admin, ln, "admin")
 	return nil
+}
+
+// withPprof mounts net/http/pprof under /debug/pprof/ when telemetry.pprof
+// is on, in front of h.
+func (r *Runtime) withPprof(h http.Handler) http.Handler {
+	if !r.cfg.Telemetry.Pprof {
+		return h
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/", h)
+	return mux
 }
 
 func (r *Runtime) ready(ctx context.Context) error {
@@ -542,6 +562,9 @@ func (r *Runtime) Shutdown(ctx context.Context) error {
 		if err := r.ingHTTP.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("ingress: %w", err))
 		}
+		if err := r.ing.Drain(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if r.bgCancel != nil {
 		r.bgCancel()
@@ -569,6 +592,9 @@ func (r *Runtime) Shutdown(ctx context.Context) error {
 				errs = append(errs, err)
 			}
 		}
+	}
+	if c, ok := r.store.(interface{ Close() error }); ok {
+		_ = c.Close()
 	}
 	if r.rdb != nil {
 		_ = r.rdb.Close()

@@ -28,28 +28,7 @@ func newRedis(t testing.TB, cfg idempotency.RedisConfig) (*idempotency.Redis, *r
 	}
 	s, err := idempotency.NewRedis(rdb, cfg)
 	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		iter := rdb.Scan(ctx, 0, redisGlobEscape(prefix)+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-	})
 	return s, rdb, cfg
-}
-
-// redisGlobEscape escapes the glob characters a test name may contain.
-func redisGlobEscape(s string) string {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '*', '?', '[', ']', '\\':
-			out = append(out, '\\')
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
 }
 
 func TestRedisStore(t *testing.T) {

@@ -145,37 +145,44 @@ type Spec struct {
 
 // Specs lists every command, in documentation order.
 func Specs() []Spec {
-	return []Spec{
-		{CashierSession, "open a cashier session or payment link (payment, authorization, withdrawal)", true, func() Command { return &Session{} }},
-		{VirtualTerminal, "open an agent-assisted (MOTO) virtual terminal session", true, func() Command { return &Session{virtualTerminal: true} }},
-		{AuthorizationCapture, "capture an authorization", true, func() Command { return &TransactionAction{} }},
-		{AuthorizationCancel, "cancel an authorization", true, func() Command { return &TransactionAction{} }},
-		{WithdrawalComplete, "complete (pay out) a withdrawal request", true, func() Command { return &WithdrawalAction{} }},
-		{WithdrawalCancel, "cancel a withdrawal request", true, func() Command { return &WithdrawalAction{cancel: true} }},
-		{RefundCreate, "refund (part of) an approved deposit", true, func() Command { return &Refund{} }},
-		{TransactionFind, "read a transaction by tid", false, func() Command { return &FindTransaction{} }},
-		{OrderFind, "read a session by order id", false, func() Command { return &FindOrder{} }},
+	names := Names()
+	out := make([]Spec, len(names))
+	for i, n := range names {
+		out[i], _ = Lookup(n)
 	}
+	return out
 }
 
-// Lookup finds a command's spec by name.
+// Lookup finds a command's spec by name; it runs once per command on the
+// worker's path, so it builds only the one spec asked for.
 func Lookup(name string) (Spec, bool) {
-	for _, s := range Specs() {
-		if s.Name == name {
-			return s, true
-		}
+	switch name {
+	case CashierSession:
+		return Spec{CashierSession, "open a cashier session or payment link (payment, authorization, withdrawal)", true, func() Command { return &Session{} }}, true
+	case VirtualTerminal:
+		return Spec{VirtualTerminal, "open an agent-assisted (MOTO) virtual terminal session", true, func() Command { return &Session{virtualTerminal: true} }}, true
+	case AuthorizationCapture:
+		return Spec{AuthorizationCapture, "capture an authorization", true, func() Command { return &TransactionAction{} }}, true
+	case AuthorizationCancel:
+		return Spec{AuthorizationCancel, "cancel an authorization", true, func() Command { return &TransactionAction{} }}, true
+	case WithdrawalComplete:
+		return Spec{WithdrawalComplete, "complete (pay out) a withdrawal request", true, func() Command { return &WithdrawalAction{} }}, true
+	case WithdrawalCancel:
+		return Spec{WithdrawalCancel, "cancel a withdrawal request", true, func() Command { return &WithdrawalAction{cancel: true} }}, true
+	case RefundCreate:
+		return Spec{RefundCreate, "refund (part of) an approved deposit", true, func() Command { return &Refund{} }}, true
+	case TransactionFind:
+		return Spec{TransactionFind, "read a transaction by tid", false, func() Command { return &FindTransaction{} }}, true
+	case OrderFind:
+		return Spec{OrderFind, "read a session by order id", false, func() Command { return &FindOrder{} }}, true
 	}
 	return Spec{}, false
 }
 
-// Names lists the command names.
+// Names lists the command names, in documentation order.
 func Names() []string {
-	specs := Specs()
-	out := make([]string, len(specs))
-	for i, s := range specs {
-		out[i] = s.Name
-	}
-	return out
+	return []string{CashierSession, VirtualTerminal, AuthorizationCapture, AuthorizationCancel, WithdrawalComplete,
+		WithdrawalCancel, RefundCreate, TransactionFind, OrderFind}
 }
 
 // InvalidError is a command refused by our validation; Reason is exact

@@ -58,8 +58,12 @@ type Result struct {
 	Reconciled bool `json:"reconciled,omitempty"`
 	// Replayed marks a result answered from the idempotency record: a
 	// redelivered or re-published command made no new Praxis call.
-	Replayed    bool      `json:"replayed,omitempty"`
+	Replayed bool `json:"replayed,omitempty"`
+	// LatencyMS runs from the command's arrival in the stream to its
+	// result; PraxisMS is the part spent waiting on Praxis, so their
+	// difference is what the adapter itself added.
 	LatencyMS   float64   `json:"latency_ms"`
+	PraxisMS    float64   `json:"praxis_ms"`
 	CompletedAt time.Time `json:"completed_at"`
 	// StreamSeq identifies a refused command that had no usable id.
 	StreamSeq uint64 `json:"stream_seq,omitempty"`

@@ -158,6 +158,11 @@ type ClientConfig struct {
 	// BeforeSend, when set, may add headers to each request (the worker
 	// injects W3C trace context); the protocol knows nothing of tracing.
 	BeforeSend func(ctx context.Context, r *http.Request)
+	// LightResponses fills a successful TransactionResponse with only the
+	// summary fields (see Summary) read in the same pass that verifies the
+	// signature, instead of decoding the whole body; Raw keeps everything
+	// for Decode. For callers that need only the outcome (the worker).
+	LightResponses bool
 }
 
 // Client calls the Praxis Cashier, Agent and Direct APIs. Each method makes
@@ -170,6 +175,88 @@ type Client struct {
 	lists      Lists
 	now        func() time.Time
 	beforeSend func(ctx context.Context, r *http.Request)
+	readers    map[ListName]*responseReader
+	light      bool
+}
+
+// responseReader reads a response's status, description and signed fields
+// in one pass over the body.
+type responseReader struct {
+	paths   *Paths
+	list    FieldList
+	sig     []int
+	status  int
+	desc    int
+	summary [len(summaryFields)]int
+}
+
+// summaryFields are what a light TransactionResponse carries.
+var summaryFields = [...]string{
+	"transaction.tid", "transaction.transaction_type", "transaction.transaction_status",
+	"transaction.amount", "transaction.currency", "transaction.processed_amount", "transaction.processed_currency",
+	"session.session_status", "session.order_id", "session.auth_token", "customer.customer_token", "transaction",
+}
+
+func newResponseReader(fl FieldList) *responseReader {
+	names := append(append(fl.Fields(), "status", "description"), summaryFields[:]...)
+	index := map[string]int{}
+	var uniq []string
+	for _, n := range names {
+		if _, ok := index[n]; !ok {
+			index[n] = len(uniq)
+			uniq = append(uniq, n)
+		}
+	}
+	r := &responseReader{paths: CompilePaths(uniq...), list: fl, status: index["status"], desc: index["description"]}
+	for _, f := range fl.Fields() {
+		r.sig = append(r.sig, index[f])
+	}
+	for i, f := range summaryFields {
+		r.summary[i] = index[f]
+	}
+	return r
+}
+
+// fillLight fills a TransactionResponse from the summary fields.
+func (r *responseReader) fillLight(out *TransactionResponse, env Envelope, vals []Value) error {
+	v := func(i int) Value { return vals[r.summary[i]] }
+	text := func(i int) string { t, _ := v(i).Text(); return t }
+	num := func(i int) (*int64, error) {
+		if !v(i).Present() {
+			return nil, nil
+		}
+		n, err := v(i).Int()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", summaryFields[i], err)
+		}
+		return &n, nil
+	}
+	out.Envelope = env
+	if v(11).Kind == KindObject {
+		t := &Transaction{TransactionType: text(1), TransactionStatus: text(2), Currency: text(4), ProcessedCurrency: text(6)}
+		if v(0).Kind == KindNumber {
+			tid, err := v(0).Int()
+			if err != nil {
+				return fmt.Errorf("transaction.tid: %w", err)
+			}
+			t.TID = tid
+		}
+		var err error
+		if t.Amount, err = num(3); err != nil {
+			return err
+		}
+		if t.ProcessedAmount, err = num(5); err != nil {
+			return err
+		}
+		out.Transaction = t
+	}
+	if st, order, auth := text(7), text(8), text(9); st != "" || order != "" || auth != "" {
+		out.Session = &Session{SessionStatus: st, OrderID: order, AuthToken: auth}
+	}
+	if tok := text(10); tok != "" {
+		out.Customer = &Customer{CustomerToken: tok}
+	}
+	return nil
 }
 
 // NewClient validates cfg and builds a client.
@@ -180,7 +267,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if !strings.HasPrefix(cfg.BaseURL, "http://") && !strings.HasPrefix(cfg.BaseURL, "https://") {
 		return nil, fmt.Errorf("praxis client: base URL %q must start with https:// (or http:// for the simulator)", cfg.BaseURL)
 	}
-	c := &Client{base: strings.TrimRight(cfg.BaseURL, "/"), timeout: cfg.Timeout, http: cfg.HTTPClient, now: cfg.Now, beforeSend: cfg.BeforeSend}
+	c := &Client{base: strings.TrimRight(cfg.BaseURL, "/"), timeout: cfg.Timeout, http: cfg.HTTPClient, now: cfg.Now,
+		beforeSend: cfg.BeforeSend, light: cfg.LightResponses}
 	if c.timeout <= 0 {
 		c.timeout = 30 * time.Second
 	}
@@ -198,8 +286,17 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
+	c.readers = map[ListName]*responseReader{}
+	for _, l := range []ListName{ListCashierResponse, ListVirtualTerminalResponse, ListManageTransactionResponse,
+		ListManageWithdrawalResponse, ListFindTransactionResponse, ListFindOrderResponse, ListRefundResponse} {
+		c.readers[l] = newResponseReader(c.lists.Get(l))
+	}
 	return c, nil
 }
+
+// LightResponses reports whether transaction responses carry only their
+// summary (see ClientConfig.LightResponses); Decode(resp.Raw) gives the rest.
+func (c *Client) LightResponses() bool { return c.light }
 
 func (c *Client) auth(cr Credentials) Auth {
 	return Auth{MerchantID: cr.MerchantID, ApplicationKey: cr.ApplicationKey, Version: Version, Timestamp: c.now().Unix()}
@@ -310,8 +407,24 @@ func (c *Client) call(ctx context.Context, cr Credentials, path string, reqList,
 		return fail(OutcomeUnknown, resp.StatusCode, 0, "response larger than 4 MiB", nil)
 	}
 
+	// One pass reads the envelope and the signed fields.
+	rr := c.readers[respList]
+	var valBuf [24]Value
+	vals := valBuf[:]
+	if rr.paths.Len() > len(valBuf) {
+		vals = make([]Value, rr.paths.Len())
+	}
 	var env Envelope
-	envErr := json.Unmarshal(raw, &env)
+	envErr := rr.paths.Extract(raw, vals)
+	if envErr == nil {
+		st, desc := vals[rr.status], vals[rr.desc]
+		n, err := st.Int()
+		if err != nil {
+			envErr = fmt.Errorf("status: %w", err)
+		}
+		env.Status = int(n)
+		env.Description, _ = desc.Text()
+	}
 	switch {
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
 		return fail(OutcomeTransient, resp.StatusCode, env.Status, env.Description, nil)
@@ -336,7 +449,16 @@ func (c *Client) call(ctx context.Context, cr Credentials, path string, reqList,
 			return fail(OutcomeUnknown, resp.StatusCode, 0, "unsigned response claims success", ErrSignatureMissing)
 		}
 	}
-	if err := c.lists.Get(respList).Verify(raw, header, cr.Secrets...); err != nil {
+	var textBuf [512]byte
+	sigVals := make([]Value, len(rr.sig))
+	for i, idx := range rr.sig {
+		sigVals[i] = vals[idx]
+	}
+	text, err := AppendSigningText(textBuf[:0], sigVals, rr.list.Fields())
+	if err == nil {
+		_, err = MatchSecret(text, header, cr.Secrets...)
+	}
+	if err != nil {
 		return fail(OutcomeUnknown, resp.StatusCode, env.Status, env.Description, fmt.Errorf("%w: %w", ErrBadResponseSignature, err))
 	}
 	switch {
@@ -346,6 +468,13 @@ func (c *Client) call(ctx context.Context, cr Credentials, path string, reqList,
 		return fail(OutcomeTransient, resp.StatusCode, env.Status, env.Description, nil)
 	case resp.StatusCode != http.StatusOK:
 		return fail(OutcomeRejected, resp.StatusCode, 0, http.StatusText(resp.StatusCode), nil)
+	}
+	if tr, ok := out.(*TransactionResponse); ok && c.light {
+		if err := rr.fillLight(tr, env, vals); err != nil {
+			return fail(OutcomeUnknown, resp.StatusCode, 0, "signed success response does not decode", err)
+		}
+		out.setRaw(raw)
+		return nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		return fail(OutcomeUnknown, resp.StatusCode, 0, "signed success response does not decode", err)

@@ -140,3 +140,39 @@ func TestNewClientValidates(t *testing.T) {
 	_, err = NewClient(ClientConfig{BaseURL: "gw.praxisgate.com"})
 	assert.ErrorContains(t, err, "must start with https://")
 }
+
+func TestClientLightResponses(t *testing.T) {
+	body := `{"status":0,"description":"Ok","customer":{"customer_token":"ct","first_name":"J"},` +
+		`"session":{"session_status":"successful","order_id":"o-1","auth_token":"at"},` +
+		`"transaction":{"tid":7,"transaction_type":"authorization","transaction_status":"approved","amount":100,"currency":"EUR",` +
+		`"processed_currency":"EUR","processed_amount":100,"card":{"card_type":"VISA"},"brand_new":1},"version":"1.3","timestamp":1}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		signedReply(t, w, ListManageTransactionResponse, body)
+	}))
+	defer srv.Close()
+	for _, light := range []bool{false, true} {
+		c, err := NewClient(ClientConfig{BaseURL: srv.URL, LightResponses: light})
+		require.NoError(t, err)
+		assert.Equal(t, light, c.LightResponses())
+		resp, err := c.ManageTransaction(t.Context(), testCreds, IntentCaptureAuthorization, 7)
+		require.NoError(t, err)
+		require.NotNil(t, resp.Transaction)
+		assert.Equal(t, int64(7), resp.Transaction.TID)
+		assert.Equal(t, "approved", resp.Transaction.TransactionStatus)
+		assert.Equal(t, "authorization", resp.Transaction.TransactionType)
+		assert.Equal(t, int64(100), *resp.Transaction.Amount)
+		assert.Equal(t, "EUR", resp.Transaction.ProcessedCurrency)
+		assert.Equal(t, "o-1", resp.Session.OrderID)
+		assert.Equal(t, "ct", resp.Customer.CustomerToken)
+		assert.Equal(t, body, string(resp.Raw))
+		if light {
+			assert.Nil(t, resp.Transaction.Card, "light responses carry only the summary")
+			full, err := Decode[TransactionResponse](resp.Raw)
+			require.NoError(t, err)
+			assert.Equal(t, "VISA", full.Transaction.Card.CardType, "the rest is one Decode away")
+		} else {
+			assert.Equal(t, "VISA", resp.Transaction.Card.CardType)
+			assert.JSONEq(t, "1", string(resp.Transaction.Extra["brand_new"]))
+		}
+	}
+}

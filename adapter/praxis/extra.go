@@ -69,34 +69,53 @@ var (
 )
 
 // unmarshalKeep decodes b into v (a method-free alias of the real type) and
-// collects the keys that are not in known into extra. Unknown keys are
-// found with the scanner, so no map of the whole object is built.
-func unmarshalKeep(b []byte, v any, known keySet, extra *Extra) error {
+// collects the keys that are not in known into extra; nested, when set, is
+// called with each known key's raw value so nested objects can collect
+// theirs. Unknown keys are found with the scanner, so no map of the whole
+// object is built.
+func unmarshalKeep(b []byte, v any, known keySet, extra *Extra, nested func(key string, value []byte) error) error {
 	if err := json.Unmarshal(b, v); err != nil {
 		return err
 	}
+	return collectExtra(b, known, extra, nested)
+}
+
+// collectExtra walks b's top-level keys once: unknown ones go to extra,
+// known ones holding an object go to nested.
+func collectExtra(b []byte, known keySet, extra *Extra, nested func(key string, value []byte) error) error {
 	*extra = nil
-	return forEachKey(b, func(key, value []byte) {
+	var firstErr error
+	err := forEachKey(b, func(key, value []byte) {
 		name := key[1 : len(key)-1]
-		if _, ok := known[string(name)]; ok {
-			return
-		}
-		var k string
+		k, isKnown := "", false
 		if bytes.IndexByte(name, '\\') >= 0 {
 			if json.Unmarshal(key, &k) != nil {
 				return
 			}
-		} else {
+			_, isKnown = known[k]
+		} else if _, isKnown = known[string(name)]; isKnown && nested != nil && len(value) > 0 && value[0] == '{' {
 			k = string(name)
 		}
-		if _, ok := known[k]; ok {
+		if isKnown {
+			if nested != nil && k != "" && len(value) > 0 && value[0] == '{' {
+				if err := nested(k, value); err != nil && firstErr == nil {
+					firstErr = err
+				}
+			}
 			return
+		}
+		if k == "" {
+			k = string(name)
 		}
 		if *extra == nil {
 			*extra = make(Extra)
 		}
 		(*extra)[k] = append(json.RawMessage(nil), value...)
 	})
+	if err != nil {
+		return err
+	}
+	return firstErr
 }
 
 // marshalKeep encodes v and appends the extra keys (sorted, for stable

@@ -2,11 +2,52 @@ package praxis
 
 // JSON methods that keep unknown fields in Extra. Each uses a method-free
 // alias of its type so encoding/json does not recurse into these methods.
+//
+// Decoding: the messages (and the request-side CustomerData and MIT) have
+// an UnmarshalJSON; the objects nested in responses and webhooks (Customer,
+// Session, Transaction, Card, Wallet, TransactionAttempt) do not, so
+// encoding/json decodes a whole message in one standard pass, and the
+// message then collects every level's unknown keys in one scanner walk.
+// Encoding: every type writes its Extra back out.
 
-// UnmarshalJSON keeps unknown fields in Extra.
-func (v *Customer) UnmarshalJSON(b []byte) error {
-	type plain Customer
-	return unmarshalKeep(b, (*plain)(v), customerKeys, &v.Extra)
+func (v *Customer) collect(b []byte) error {
+	if v == nil {
+		return nil
+	}
+	return collectExtra(b, customerKeys, &v.Extra, nil)
+}
+
+func (v *Session) collect(b []byte) error {
+	if v == nil {
+		return nil
+	}
+	return collectExtra(b, sessionKeys, &v.Extra, nil)
+}
+
+func (v *Transaction) collect(b []byte) error {
+	if v == nil {
+		return nil
+	}
+	return collectExtra(b, transactionKeys, &v.Extra, func(key string, val []byte) error {
+		switch key {
+		case "card":
+			if v.Card != nil {
+				return collectExtra(val, cardKeys, &v.Card.Extra, nil)
+			}
+		case "wallet":
+			if v.Wallet != nil {
+				return collectExtra(val, walletKeys, &v.Wallet.Extra, nil)
+			}
+		}
+		return nil
+	})
+}
+
+func (v *TransactionAttempt) collect(b []byte) error {
+	if v == nil {
+		return nil
+	}
+	return collectExtra(b, transactionAttemptKeys, &v.Extra, nil)
 }
 
 // MarshalJSON writes Extra back out.
@@ -18,7 +59,7 @@ func (v Customer) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON keeps unknown fields in Extra.
 func (v *CustomerData) UnmarshalJSON(b []byte) error {
 	type plain CustomerData
-	return unmarshalKeep(b, (*plain)(v), customerDataKeys, &v.Extra)
+	return unmarshalKeep(b, (*plain)(v), customerDataKeys, &v.Extra, nil)
 }
 
 // MarshalJSON writes Extra back out.
@@ -27,22 +68,10 @@ func (v CustomerData) MarshalJSON() ([]byte, error) {
 	return marshalKeep(plain(v), customerDataKeys, v.Extra)
 }
 
-// UnmarshalJSON keeps unknown fields in Extra.
-func (v *Session) UnmarshalJSON(b []byte) error {
-	type plain Session
-	return unmarshalKeep(b, (*plain)(v), sessionKeys, &v.Extra)
-}
-
 // MarshalJSON writes Extra back out.
 func (v Session) MarshalJSON() ([]byte, error) {
 	type plain Session
 	return marshalKeep(plain(v), sessionKeys, v.Extra)
-}
-
-// UnmarshalJSON keeps unknown fields in Extra.
-func (v *Transaction) UnmarshalJSON(b []byte) error {
-	type plain Transaction
-	return unmarshalKeep(b, (*plain)(v), transactionKeys, &v.Extra)
 }
 
 // MarshalJSON writes Extra back out.
@@ -51,22 +80,10 @@ func (v Transaction) MarshalJSON() ([]byte, error) {
 	return marshalKeep(plain(v), transactionKeys, v.Extra)
 }
 
-// UnmarshalJSON keeps unknown fields in Extra.
-func (v *Card) UnmarshalJSON(b []byte) error {
-	type plain Card
-	return unmarshalKeep(b, (*plain)(v), cardKeys, &v.Extra)
-}
-
 // MarshalJSON writes Extra back out.
 func (v Card) MarshalJSON() ([]byte, error) {
 	type plain Card
 	return marshalKeep(plain(v), cardKeys, v.Extra)
-}
-
-// UnmarshalJSON keeps unknown fields in Extra.
-func (v *Wallet) UnmarshalJSON(b []byte) error {
-	type plain Wallet
-	return unmarshalKeep(b, (*plain)(v), walletKeys, &v.Extra)
 }
 
 // MarshalJSON writes Extra back out.
@@ -78,19 +95,13 @@ func (v Wallet) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON keeps unknown fields in Extra.
 func (v *MIT) UnmarshalJSON(b []byte) error {
 	type plain MIT
-	return unmarshalKeep(b, (*plain)(v), mitKeys, &v.Extra)
+	return unmarshalKeep(b, (*plain)(v), mitKeys, &v.Extra, nil)
 }
 
 // MarshalJSON writes Extra back out.
 func (v MIT) MarshalJSON() ([]byte, error) {
 	type plain MIT
 	return marshalKeep(plain(v), mitKeys, v.Extra)
-}
-
-// UnmarshalJSON keeps unknown fields in Extra.
-func (v *TransactionAttempt) UnmarshalJSON(b []byte) error {
-	type plain TransactionAttempt
-	return unmarshalKeep(b, (*plain)(v), transactionAttemptKeys, &v.Extra)
 }
 
 // MarshalJSON writes Extra back out.
@@ -102,7 +113,7 @@ func (v TransactionAttempt) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON keeps unknown fields in Extra.
 func (v *SessionRequest) UnmarshalJSON(b []byte) error {
 	type plain SessionRequest
-	return unmarshalKeep(b, (*plain)(v), sessionRequestKeys, &v.Extra)
+	return unmarshalKeep(b, (*plain)(v), sessionRequestKeys, &v.Extra, nil)
 }
 
 // MarshalJSON writes Extra back out, so a field this adapter does not model
@@ -115,7 +126,15 @@ func (v SessionRequest) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON keeps unknown fields in Extra.
 func (v *SessionResponse) UnmarshalJSON(b []byte) error {
 	type plain SessionResponse
-	return unmarshalKeep(b, (*plain)(v), sessionResponseKeys, &v.Extra)
+	return unmarshalKeep(b, (*plain)(v), sessionResponseKeys, &v.Extra, func(key string, val []byte) error {
+		switch key {
+		case "customer":
+			return v.Customer.collect(val)
+		case "session":
+			return v.Session.collect(val)
+		}
+		return nil
+	})
 }
 
 // MarshalJSON writes Extra back out.
@@ -127,7 +146,17 @@ func (v SessionResponse) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON keeps unknown fields in Extra.
 func (v *TransactionResponse) UnmarshalJSON(b []byte) error {
 	type plain TransactionResponse
-	return unmarshalKeep(b, (*plain)(v), transactionResponseKeys, &v.Extra)
+	return unmarshalKeep(b, (*plain)(v), transactionResponseKeys, &v.Extra, func(key string, val []byte) error {
+		switch key {
+		case "customer":
+			return v.Customer.collect(val)
+		case "session":
+			return v.Session.collect(val)
+		case "transaction":
+			return v.Transaction.collect(val)
+		}
+		return nil
+	})
 }
 
 // MarshalJSON writes Extra back out.
@@ -139,7 +168,17 @@ func (v TransactionResponse) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON keeps unknown fields in Extra.
 func (v *Notification) UnmarshalJSON(b []byte) error {
 	type plain Notification
-	return unmarshalKeep(b, (*plain)(v), notificationKeys, &v.Extra)
+	return unmarshalKeep(b, (*plain)(v), notificationKeys, &v.Extra, func(key string, val []byte) error {
+		switch key {
+		case "customer":
+			return v.Customer.collect(val)
+		case "session":
+			return v.Session.collect(val)
+		case "transaction":
+			return v.Transaction.collect(val)
+		}
+		return nil
+	})
 }
 
 // MarshalJSON writes Extra back out.
@@ -151,7 +190,17 @@ func (v Notification) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON keeps unknown fields in Extra.
 func (v *ValidationRequest) UnmarshalJSON(b []byte) error {
 	type plain ValidationRequest
-	return unmarshalKeep(b, (*plain)(v), validationRequestKeys, &v.Extra)
+	return unmarshalKeep(b, (*plain)(v), validationRequestKeys, &v.Extra, func(key string, val []byte) error {
+		switch key {
+		case "customer":
+			return v.Customer.collect(val)
+		case "session":
+			return v.Session.collect(val)
+		case "transaction_attempt":
+			return v.TransactionAttempt.collect(val)
+		}
+		return nil
+	})
 }
 
 // MarshalJSON writes Extra back out.
@@ -163,7 +212,7 @@ func (v ValidationRequest) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON keeps unknown fields in Extra.
 func (v *CustomerSyncRequest) UnmarshalJSON(b []byte) error {
 	type plain CustomerSyncRequest
-	return unmarshalKeep(b, (*plain)(v), customerSyncRequestKeys, &v.Extra)
+	return unmarshalKeep(b, (*plain)(v), customerSyncRequestKeys, &v.Extra, nil)
 }
 
 // MarshalJSON writes Extra back out.
@@ -175,7 +224,7 @@ func (v CustomerSyncRequest) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON keeps unknown fields in Extra.
 func (v *CustomerSyncReply) UnmarshalJSON(b []byte) error {
 	type plain CustomerSyncReply
-	return unmarshalKeep(b, (*plain)(v), customerSyncReplyKeys, &v.Extra)
+	return unmarshalKeep(b, (*plain)(v), customerSyncReplyKeys, &v.Extra, nil)
 }
 
 // MarshalJSON writes Extra back out.
@@ -187,7 +236,7 @@ func (v CustomerSyncReply) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON keeps unknown fields in Extra.
 func (v *SubscriptionNotification) UnmarshalJSON(b []byte) error {
 	type plain SubscriptionNotification
-	return unmarshalKeep(b, (*plain)(v), subscriptionKeys, &v.Extra)
+	return unmarshalKeep(b, (*plain)(v), subscriptionKeys, &v.Extra, nil)
 }
 
 // MarshalJSON writes Extra back out.

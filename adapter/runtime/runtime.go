@@ -422,7 +422,9 @@ func (r *Runtime) startWorker(ctx context.Context) error {
 		}
 		base = r.simURL
 	}
-	cc := praxis.ClientConfig{BaseURL: base, Timeout: r.cfg.Praxis.Timeout, Lists: r.lists()}
+	// The worker needs only the outcome of most calls: the client reads it
+	// in the pass that verifies the signature (lookups decode fully).
+	cc := praxis.ClientConfig{BaseURL: base, Timeout: r.cfg.Praxis.Timeout, Lists: r.lists(), LightResponses: true}
 	if telemetry.Enabled(r.tracing) {
 		cc.BeforeSend = func(ctx context.Context, req *http.Request) { telemetry.InjectHTTP(ctx, req.Header) }
 	}

@@ -66,6 +66,10 @@ type Config struct {
 	// DeliveryLogLimit bounds the in-memory delivery log (oldest dropped
 	// first) so long benchmarks do not grow without bound; default 100000.
 	DeliveryLogLimit int
+	// NoNotifications sends no payment notifications at all (validation
+	// callbacks still run). For command benchmarks only: Praxis' own cost of
+	// notifying must not be charged to the machine that measures the worker.
+	NoNotifications bool
 	// Faults are the faults injected from the start; SetFaults changes them.
 	Faults Faults
 	// Seed seeds the simulator's random source (faults, tokens).

@@ -114,7 +114,7 @@ type lane struct {
 // the snapshot is consistent.
 func (s *Simulator) notifyLocked(t *tx) {
 	se := t.sess
-	if se.notificationURL == "" {
+	if se.notificationURL == "" || s.cfg.NoNotifications {
 		return
 	}
 	rate := conversionRate
@@ -132,7 +132,7 @@ func (s *Simulator) notifyLocked(t *tx) {
 // notifySessionLocked queues the transaction-less notification of an expired
 // session (SIGNATURE.md V7).
 func (s *Simulator) notifySessionLocked(se *session) {
-	if se.notificationURL == "" {
+	if se.notificationURL == "" || s.cfg.NoNotifications {
 		return
 	}
 	o := &outbound{

@@ -79,6 +79,13 @@ func (w *Worker) transactionCall(ctx context.Context, j *job, full bool, f func(
 		resp, err = f(ctx)
 		return err
 	})
+	if err == nil && full && w.deps.Client.LightResponses() {
+		// Lookups return the whole objects: decode them fully when the
+		// client read only the summary.
+		if fullResp, derr := praxis.Decode[praxis.TransactionResponse](resp.Raw); derr == nil {
+			resp = fullResp
+		}
+	}
 	if err == nil {
 		j.res.FillTransaction(resp, full)
 	}
@@ -99,12 +106,14 @@ func (w *Worker) timed(ctx context.Context, j *job, endpoint string, f func(cont
 	}
 	start := time.Now()
 	err := f(ctx)
+	took := time.Since(start)
+	j.res.PraxisMS += float64(took.Microseconds()) / 1000
 	if span != nil {
 		span.SetAttributes(attribute.String("praxis.outcome", praxis.Classify(err).String()))
 		span.End()
 	}
 	w.metrics.PraxisCalls.WithLabelValues(j.app.Name, endpoint, praxis.Classify(err).String()).Inc()
-	w.metrics.PraxisDuration.WithLabelValues(endpoint).Observe(time.Since(start).Seconds())
+	w.metrics.PraxisDuration.WithLabelValues(endpoint).Observe(took.Seconds())
 	return err
 }
 
@@ -159,7 +168,7 @@ const (
 func (w *Worker) reconcile(ctx context.Context, j *job) (out reconcileResult) {
 	defer func() {
 		w.metrics.Reconciliations.WithLabelValues(j.name, reconcileLabel(out)).Inc()
-		j.log.Info().Str("result", reconcileLabel(out)).Msg("reconciled an earlier attempt by lookup")
+		j.l().Info().Str("result", reconcileLabel(out)).Msg("reconciled an earlier attempt by lookup")
 	}()
 	cr := j.app.Credentials
 	c := w.deps.Client

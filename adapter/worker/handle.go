@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -33,14 +34,24 @@ type job struct {
 	cmd      command.Command
 	fp       string
 	res      command.Result
-	log      zerolog.Logger
+	log      *zerolog.Logger // built on first use: most commands log nothing
+	base     zerolog.Logger
 	start    time.Time
+}
+
+// l returns the job's logger, with the command's fields.
+func (j *job) l() *zerolog.Logger {
+	if j.log == nil {
+		l := j.base.With().Str("command", j.name).Str("command_id", j.res.ID).Uint64("seq", j.meta.Sequence.Stream).Logger()
+		j.log = &l
+	}
+	return j.log
 }
 
 // handle processes one delivery. It always ends the delivery: ack after a
 // final result is durably published, or NakWithDelay to retry later.
 func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
-	j := &job{msg: msg, start: w.cfg.Now()}
+	j := &job{msg: msg, start: w.cfg.Now(), base: w.log}
 	meta, err := msg.Metadata()
 	if err != nil {
 		w.log.Error().Err(err).Str("subject", msg.Subject()).Msg("command without JetStream metadata; terminating it")
@@ -62,13 +73,11 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		}()
 	}
 	j.res.Deliveries = int(meta.NumDelivered)
-	j.res.ID = command.PeekID(msg.Data())
 	j.appToken, j.name, err = subjects.ParseCommand(msg.Subject())
 	if err != nil {
 		j.appToken, j.name = "unknown", "unknown"
 	}
 	j.res.Command, j.res.Application = j.name, j.appToken
-	j.log = w.log.With().Str("command", j.name).Str("command_id", j.res.ID).Uint64("seq", meta.Sequence.Stream).Logger()
 	if err != nil {
 		w.finishInvalid(ctx, j, err.Error())
 		return
@@ -83,6 +92,9 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	j.spec = spec
 	j.cmd, err = command.Parse(j.name, msg.Data(), w.cfg.Now())
+	if j.cmd != nil {
+		j.res.ID = j.cmd.Base().ID
+	}
 	if err != nil {
 		reason, _ := command.IsInvalid(err)
 		w.finishInvalid(ctx, j, reason)
@@ -251,8 +263,13 @@ func (w *Worker) replay(ctx context.Context, j *job, value []byte) {
 	res.Deliveries = j.res.Deliveries
 	j.res = res
 	w.metrics.Replays.WithLabelValues(j.app.Name, j.name).Inc()
-	j.log.Debug().Msg("command already done; replaying its result")
-	w.publishAndAck(ctx, j, false)
+	j.l().Debug().Msg("command already done; replaying its result")
+	data, err := json.Marshal(j.res)
+	if err != nil {
+		w.retryLater(ctx, j, nil, "encode result", err)
+		return
+	}
+	w.publishAndAck(ctx, j, data, false)
 }
 
 // execute runs a claimed command: reconcile first if an earlier holder may
@@ -286,7 +303,7 @@ func (w *Worker) execute(ctx context.Context, j *job, claim idempotency.Claim) {
 		j.res.Outcome = command.OutcomeOK
 		if s, ok := j.cmd.(*command.Session); ok && w.cfg.Sessions != nil {
 			if rerr := w.cfg.Sessions.RecordSession(ctx, j.app.Name, s); rerr != nil {
-				j.log.Warn().Err(rerr).Msg("session opened, but its fixed amount was not recorded for validation")
+				j.l().Warn().Err(rerr).Msg("session opened, but its fixed amount was not recorded for validation")
 			}
 		}
 	case praxis.OutcomeRejected:
@@ -321,24 +338,28 @@ func sentOrUnknown(err error) bool {
 }
 
 // keepAlive sends in-progress acks during long work, so AckWait does not
-// redeliver a command that is still running.
+// redeliver a command that is still running. A timer, not a goroutine:
+// most commands finish long before it fires.
 func (w *Worker) keepAlive(ctx context.Context, j *job) func() {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(w.cfg.AckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				_ = j.msg.InProgress()
-			}
+	every := w.cfg.AckWait / 3
+	var t *time.Timer
+	var mu sync.Mutex
+	stopped := false
+	t = time.AfterFunc(every, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped || ctx.Err() != nil {
+			return
 		}
-	}()
-	return func() { close(done) }
+		_ = j.msg.InProgress()
+		t.Reset(every)
+	})
+	return func() {
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+		t.Stop()
+	}
 }
 
 // finish records a final result and publishes it. ok and rejected results
@@ -350,36 +371,59 @@ func (w *Worker) finish(ctx context.Context, j *job, claim idempotency.Claim) {
 	j.res.CompletedAt = w.cfg.Now().UTC()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if j.res.Outcome == command.OutcomeFailed {
-		if err := w.deps.Store.Release(sctx, claim); err != nil && !errors.Is(err, idempotency.ErrNotHolder) {
-			j.log.Warn().Err(err).Msg("release claim of a failed command")
-		}
-		w.publishAndAck(ctx, j, true)
+	data, err := json.Marshal(j.res)
+	if err != nil {
+		w.retryLater(ctx, j, nil, "encode result", err)
 		return
 	}
-	if err := w.deps.Store.Complete(sctx, claim, encodeStored(j.fp, j.res), w.cfg.ResultTTL); err != nil {
+	if j.res.Outcome == command.OutcomeFailed {
+		if err := w.deps.Store.Release(sctx, claim); err != nil && !errors.Is(err, idempotency.ErrNotHolder) {
+			j.l().Warn().Err(err).Msg("release claim of a failed command")
+		}
+		w.publishAndAck(ctx, j, data, true)
+		return
+	}
+	// Recording the result and publishing it are independent round trips;
+	// both finish before the ack. If recording fails, the command is
+	// retried: it reconciles and publishes the same result again, under
+	// the same Nats-Msg-Id.
+	stored := make(chan error, 1)
+	go func() { stored <- w.deps.Store.Complete(sctx, claim, encodeStored(j.fp, data), w.cfg.ResultTTL) }()
+	if !w.publishResult(ctx, j, data, false) {
+		<-stored
+		return
+	}
+	if err := <-stored; err != nil {
 		if errors.Is(err, idempotency.ErrNotHolder) {
 			// Our claim expired during the call and another worker took
 			// over; it reconciles, so it will find this effect, not repeat it.
-			j.log.Warn().Msg("claim lost during the call; the successor reconciles")
+			j.l().Warn().Msg("claim lost during the call; the successor reconciles")
 		} else {
 			w.retryLater(ctx, j, nil, "store result", err)
 			return
 		}
 	}
-	w.publishAndAck(ctx, j, false)
+	w.ack(j)
 }
 
 // finishInvalid ends a command refused by validation: result, dead letter, ack.
 func (w *Worker) finishInvalid(ctx context.Context, j *job, reason string) {
+	if j.res.ID == "" {
+		j.res.ID = command.PeekID(j.msg.Data())
+	}
 	j.res.Outcome = command.OutcomeInvalid
 	j.res.Reason = reason
 	j.res.CompletedAt = w.cfg.Now().UTC()
 	if j.res.ID == "" {
 		j.res.StreamSeq = j.meta.Sequence.Stream
 	}
-	j.log.Warn().Str("reason", reason).Msg("invalid command")
-	w.publishAndAck(ctx, j, true)
+	j.l().Warn().Str("reason", reason).Msg("invalid command")
+	data, err := json.Marshal(j.res)
+	if err != nil {
+		w.retryLater(ctx, j, nil, "encode result", err)
+		return
+	}
+	w.publishAndAck(ctx, j, data, true)
 }
 
 // retryLater gives the claim back (if held) and asks for a redelivery after
@@ -389,15 +433,15 @@ func (w *Worker) retryLater(ctx context.Context, j *job, claim *idempotency.Clai
 	if claim != nil {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		if rerr := w.deps.Store.Release(sctx, *claim); rerr != nil && !errors.Is(rerr, idempotency.ErrNotHolder) {
-			j.log.Warn().Err(rerr).Msg("release claim")
+			j.l().Warn().Err(rerr).Msg("release claim")
 		}
 		cancel()
 	}
 	delay := w.backoff(int(j.meta.NumDelivered))
 	w.metrics.Retries.WithLabelValues(j.name, retryReason(err)).Inc()
-	j.log.Warn().Err(err).Str("step", what).Dur("retry_in", delay).Uint64("deliveries", j.meta.NumDelivered).Msg("command will be retried")
+	j.l().Warn().Err(err).Str("step", what).Dur("retry_in", delay).Uint64("deliveries", j.meta.NumDelivered).Msg("command will be retried")
 	if nerr := j.msg.NakWithDelay(delay); nerr != nil {
-		j.log.Warn().Err(nerr).Msg("nak; AckWait will redeliver")
+		j.l().Warn().Err(nerr).Msg("nak; AckWait will redeliver")
 	}
 }
 
@@ -414,22 +458,21 @@ func retryReason(err error) string {
 	return "internal"
 }
 
-// publishAndAck publishes the result (and a dead letter when asked), sends
-// it to the command's reply subject, and acks. If the result cannot be
-// stored the command is nak'ed: the stored record makes the retry a replay.
-func (w *Worker) publishAndAck(ctx context.Context, j *job, deadLetter bool) {
+// publishAndAck publishes the result (and a dead letter when asked) and
+// acks; if either cannot be stored the command is nak'ed instead.
+func (w *Worker) publishAndAck(ctx context.Context, j *job, data []byte, deadLetter bool) {
+	if w.publishResult(ctx, j, data, deadLetter) {
+		w.ack(j)
+	}
+}
+
+// publishResult publishes the result (and a dead letter when asked) and
+// sends it to the command's reply subject. It reports false after naking
+// the command because something could not be stored.
+func (w *Worker) publishResult(ctx context.Context, j *job, data []byte, deadLetter bool) bool {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	data, err := json.Marshal(j.res)
-	if err != nil {
-		j.log.Error().Err(err).Msg("encode result")
-		_ = j.msg.NakWithDelay(w.backoff(int(j.meta.NumDelivered)))
-		return
-	}
-	appToken := j.res.Application
-	if appToken == "" {
-		appToken = j.appToken
-	}
+	appToken := j.resultApp()
 	resultID := "result:" + appToken + ":" + j.res.ID
 	if j.res.ID == "" || j.res.Outcome == command.OutcomeInvalid || j.res.Outcome == command.OutcomeFailed {
 		resultID = "result:seq:" + strconv.FormatUint(j.meta.Sequence.Stream, 10)
@@ -441,27 +484,40 @@ func (w *Worker) publishAndAck(ctx context.Context, j *job, deadLetter bool) {
 	}
 	if _, err := w.deps.JS.PublishMsg(pctx, msg, jetstream.WithExpectStream(subjects.StreamResults)); err != nil {
 		w.retryLater(ctx, j, nil, "publish result", err)
-		return
+		return false
 	}
 	if deadLetter {
 		if err := w.deadLetter(pctx, j, appToken); err != nil {
 			w.retryLater(ctx, j, nil, "publish dead letter", err)
-			return
+			return false
 		}
 	}
 	if reply := j.msg.Headers().Get(HeaderReplyTo); reply != "" {
 		if err := w.deps.NC.Publish(reply, data); err != nil {
-			j.log.Warn().Err(err).Msg("send result to the reply subject")
+			j.l().Warn().Err(err).Msg("send result to the reply subject")
 		}
 	}
-	if err := j.msg.Ack(); err != nil {
-		j.log.Warn().Err(err).Msg("ack command; a redelivery will replay its stored result")
+	return true
+}
+
+func (j *job) resultApp() string {
+	if j.res.Application != "" {
+		return j.res.Application
 	}
+	return j.appToken
+}
+
+// ack ends a command whose result is durable, and counts it.
+func (w *Worker) ack(j *job) {
+	if err := j.msg.Ack(); err != nil {
+		j.l().Warn().Err(err).Msg("ack command; a redelivery will replay its stored result")
+	}
+	appToken := j.resultApp()
 	w.metrics.Commands.WithLabelValues(appToken, j.name, j.res.Outcome).Inc()
 	if !j.res.Replayed {
 		w.metrics.Latency.WithLabelValues(j.name).Observe(w.cfg.Now().Sub(j.meta.Timestamp).Seconds())
 	}
-	if e := j.log.Debug(); e.Enabled() {
+	if e := j.l().Debug(); e.Enabled() {
 		if j.res.TID != nil {
 			e = e.Int64("tid", *j.res.TID)
 		}

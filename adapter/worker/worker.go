@@ -19,10 +19,10 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
@@ -254,42 +254,69 @@ func (w *Worker) Run(ctx context.Context) error {
 	// under way finishes instead of becoming an unknown outcome.
 	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer hcancel()
-	slots := make(chan struct{}, w.cfg.MaxInFlight)
+	// A fixed pool of max_in_flight goroutines handles commands: they keep
+	// their grown stacks, and the unbuffered hand-off below means a command
+	// is taken from the pull only when a handler is free.
+	work := make(chan jetstream.Msg)
 	var wg sync.WaitGroup
+	for i := 0; i < w.cfg.MaxInFlight; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for msg := range work {
+				w.metrics.InFlight.Inc()
+				w.handle(hctx, msg)
+				w.metrics.InFlight.Dec()
+			}
+		}()
+	}
 	w.log.Info().Int("max_in_flight", w.cfg.MaxInFlight).Msg("worker started")
 
-	for ctx.Err() == nil {
-		n := w.reserve(ctx, slots)
-		if n == 0 {
-			break
+	// A continuous pull keeps up to half of max_in_flight commands
+	// prefetched. A prefetched command waits at most (prefetch /
+	// throughput) for a free handler: well inside AckWait even when Praxis
+	// answers slowly.
+	it, err := cons.Messages(jetstream.PullMaxMessages(max(1, w.cfg.MaxInFlight/2)), jetstream.PullExpiry(w.cfg.PullWait+time.Second))
+	if err != nil {
+		close(work)
+		return fmt.Errorf("worker: pull commands: %w", err)
+	}
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-stopped:
 		}
-		batch, err := cons.Fetch(n, jetstream.FetchMaxWait(w.cfg.PullWait))
+		it.Drain()
+	}()
+pull:
+	for {
+		msg, err := it.Next()
 		if err != nil {
-			w.unreserve(slots, n)
-			if ctx.Err() == nil {
-				w.log.Warn().Err(err).Msg("fetch commands")
-				sleep(ctx, 200*time.Millisecond)
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
+				break
 			}
+			w.log.Warn().Err(err).Msg("pull commands")
+			sleep(ctx, 200*time.Millisecond)
 			continue
 		}
-		got := 0
-		for msg := range batch.Messages() {
-			got++
-			wg.Add(1)
-			w.metrics.InFlight.Inc()
-			go func() {
-				defer func() {
-					w.metrics.InFlight.Dec()
-					<-slots
-					wg.Done()
-				}()
-				w.handle(hctx, msg)
-			}()
+		select {
+		case work <- msg:
+		case <-ctx.Done():
+			_ = msg.Nak()
+			break pull
 		}
-		w.unreserve(slots, n-got)
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
-			w.log.Warn().Err(err).Msg("fetch commands")
+	}
+	close(stopped)
+	close(work)
+	// Commands already prefetched but not started go back at once rather
+	// than waiting out their AckWait.
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			break
 		}
+		_ = msg.Nak()
 	}
 
 	w.log.Info().Msg("worker stopping: no more pulls; finishing in-flight commands")
@@ -304,37 +331,6 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	w.log.Info().Msg("worker stopped")
 	return nil
-}
-
-// reserve blocks for one free slot, then takes every other free one
-// (waiting up to a millisecond for more, so fetches are batched under load).
-func (w *Worker) reserve(ctx context.Context, slots chan struct{}) int {
-	select {
-	case slots <- struct{}{}:
-	case <-ctx.Done():
-		return 0
-	}
-	n := 1
-	deadline := time.Now().Add(time.Millisecond)
-	for n < cap(slots) {
-		select {
-		case slots <- struct{}{}:
-			n++
-			continue
-		default:
-		}
-		if n >= cap(slots)/8 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
-	return n
-}
-
-func (w *Worker) unreserve(slots chan struct{}, n int) {
-	for i := 0; i < n; i++ {
-		<-slots
-	}
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -357,13 +353,20 @@ func (w *Worker) backoff(n int) time.Duration {
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
-// stored is the idempotency record's value for a finished command.
+// stored is the idempotency record's value for a finished command: its
+// fingerprint and its result.
 type stored struct {
 	Fingerprint string         `json:"fingerprint"`
 	Result      command.Result `json:"result"`
 }
 
-func encodeStored(fp string, r command.Result) []byte {
-	b, _ := json.Marshal(stored{Fingerprint: fp, Result: r})
-	return b
+// encodeStored builds the stored record around an already-encoded result,
+// so a result is marshalled once.
+func encodeStored(fp string, result []byte) []byte {
+	b := make([]byte, 0, len(result)+len(fp)+32)
+	b = append(b, `{"fingerprint":`...)
+	b = strconv.AppendQuote(b, fp)
+	b = append(b, `,"result":`...)
+	b = append(b, result...)
+	return append(b, '}')
 }

@@ -104,7 +104,7 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	hs := httptest.NewServer(e.sim.Handler())
 	t.Cleanup(hs.Close)
 	e.simURL = hs.URL
-	e.client, err = praxis.NewClient(praxis.ClientConfig{BaseURL: hs.URL, Timeout: 300 * time.Millisecond})
+	e.client, err = praxis.NewClient(praxis.ClientConfig{BaseURL: hs.URL, Timeout: 300 * time.Millisecond, LightResponses: true})
 	require.NoError(t, err)
 
 	e.cfg = Config{

@@ -153,7 +153,46 @@ func Eventually(t testing.TB, total, interval time.Duration, check func() error)
 }
 
 // Prefix returns a unique key prefix for a test, so tests sharing one Redis
-// never see each other's keys.
+// never see each other's keys, and deletes the test's keys when it ends
+// (best effort: without Redis there is nothing to delete).
 func Prefix(t testing.TB) string {
-	return fmt.Sprintf("test:%s:%d:", t.Name(), time.Now().UnixNano())
+	p := fmt.Sprintf("test:%s:%d:", t.Name(), time.Now().UnixNano())
+	t.Cleanup(func() { DeleteRedisKeys(RedisURL(), p) })
+	return p
+}
+
+// DeleteRedisKeys removes every key under prefix from the Redis at url.
+func DeleteRedisKeys(url, prefix string) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return
+	}
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var batch []string
+	iter := rdb.Scan(ctx, 0, globEscape(prefix)+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		if batch = append(batch, iter.Val()); len(batch) == 1000 {
+			rdb.Unlink(ctx, batch...)
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		rdb.Unlink(ctx, batch...)
+	}
+}
+
+// globEscape escapes the characters SCAN MATCH treats specially.
+func globEscape(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*', '?', '[', ']', '\\':
+			out = append(out, '\\')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
 }

@@ -28,9 +28,11 @@ test:
 test-short:
 	$(GO) test -count=1 -short $(PKGS)
 
-## bench: micro-benchmarks, then the load harness; prints tables.
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+## bench: micro-benchmarks, then the load harness (starts NATS, the adapter, the simulator; Redis from REDIS_URL); prints tables.
+BENCH_PKGS ?= ./adapter/praxis ./adapter/cloudevent ./subjects ./idempotency
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem $(BENCH_PKGS)
+	$(GO) run ./cmd/praxis-bench -adapter bin/praxis-adapter $(BENCH_FLAGS)
 
 ## lint: go vet, gofmt, and staticcheck (fetched from the Go module proxy).
 lint:

@@ -8,7 +8,9 @@ FUZZ_TARGETS = \
 	./adapter/praxis:FuzzExtract \
 	./adapter/praxis:FuzzVerify \
 	./adapter/praxis:FuzzDecodeNotification \
-	./adapter/cloudevent:FuzzAppendString
+	./adapter/cloudevent:FuzzAppendString \
+	./ingress:FuzzWebhooks \
+	./idempotency:FuzzClaimRecord
 
 .PHONY: all build run test test-short bench lint fuzz clean
 

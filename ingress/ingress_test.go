@@ -55,12 +55,12 @@ const (
 	kvStore    storeKind = "kv"
 )
 
-func newHarness(t *testing.T, kind storeKind, mutate ...func(*Config)) *harness {
+func newHarness(t testing.TB, kind storeKind, mutate ...func(*Config)) *harness {
 	t.Helper()
 	return newHarnessWith(t, kind, nil, mutate...)
 }
 
-func newHarnessWith(t *testing.T, kind storeKind, tp trace.TracerProvider, mutate ...func(*Config)) *harness {
+func newHarnessWith(t testing.TB, kind storeKind, tp trace.TracerProvider, mutate ...func(*Config)) *harness {
 	t.Helper()
 	h := &harness{srv: tu.NATS(t), reg: prometheus.NewRegistry(), lists: praxis.DefaultLists()}
 	var err error

@@ -15,6 +15,7 @@ import (
 	"github.com/praxis-adapter/praxis-adapter/adapter/command"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
 	"github.com/praxis-adapter/praxis-adapter/adapter/sim"
+	"github.com/praxis-adapter/praxis-adapter/adapter/worker"
 	tu "github.com/praxis-adapter/praxis-adapter/internal/testutil"
 	"github.com/praxis-adapter/praxis-adapter/internal/testutil/proc"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
@@ -243,4 +244,55 @@ func TestLedgerEndToEnd(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFrontendsCurrencyLockAndFixedAmounts: commands routed by website and
+// currency, a customer's currency fixed once seen, and the ingress
+// declining a payment of another amount than the session fixed, without
+// asking the CRM.
+func TestFrontendsCurrencyLockAndFixedAmounts(t *testing.T) {
+	p := proc.Start(t, proc.Options{AppYAML: "frontends: [{website: shop, currency: EUR}]"})
+	s := p.RT.Simulator()
+	customer := proc.Customer
+
+	// Routed by front end: website shop in EUR is the sandbox application.
+	first := p.SendTo(t, worker.FrontendApp, command.CashierSession,
+		`{"id":"fe-1","website":"shop","intent":"payment","currency":"EUR","amount":2500,"cid":"cust-7","order_id":"fe-order-1",`+customer+`}`)
+	require.Equal(t, command.OutcomeOK, first.Outcome, first.Reason)
+	assert.Equal(t, "sandbox", first.Application)
+
+	r := p.SendTo(t, worker.FrontendApp, command.CashierSession,
+		`{"id":"fe-2","website":"shop","intent":"payment","currency":"USD","amount":2500,"cid":"cust-8","order_id":"fe-order-2",`+customer+`}`)
+	assert.Equal(t, command.OutcomeInvalid, r.Outcome)
+	assert.Contains(t, r.Reason, `no application serves website "shop" in currency USD`)
+
+	// The customer seen in EUR cannot be served in USD.
+	r = p.Send(t, command.CashierSession,
+		`{"id":"fe-3","intent":"payment","currency":"USD","amount":100,"cid":"cust-7","order_id":"fe-order-3",`+customer+`}`)
+	assert.Equal(t, command.OutcomeInvalid, r.Outcome)
+	assert.Contains(t, r.Reason, "registered in EUR")
+
+	// The session fixed 25.00 EUR: the customer tries 30.00 and the
+	// ingress's validation rule declines it, shown to the customer.
+	session, ok := s.Session(first.AuthToken)
+	require.True(t, ok)
+	_, err := s.Pay(t.Context(), session.AuthToken, sim.PayOptions{Amount: 3000})
+	require.Error(t, err, "the attempt is blocked")
+	var declined *sim.Delivery
+	for _, d := range s.Deliveries() {
+		if d.Kind == "validation" && d.OrderID == "fe-order-1" {
+			d := d
+			declined = &d
+		}
+	}
+	require.NotNil(t, declined, "a validation callback was made")
+	require.NotNil(t, declined.ReplyStatus)
+	assert.NotEqual(t, 0, *declined.ReplyStatus)
+	assert.Contains(t, declined.ReplyDescription, "25.00 EUR")
+	assert.Contains(t, declined.ReplyDescription, "30.00 EUR")
+
+	// The right amount goes through.
+	tx, err := s.Pay(t.Context(), session.AuthToken, sim.PayOptions{Amount: 2500})
+	require.NoError(t, err)
+	assert.Equal(t, praxis.StatusApproved, tx.Status)
 }

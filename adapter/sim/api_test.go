@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
 	"github.com/praxis-adapter/praxis-adapter/adapter/sim"
+	"github.com/praxis-adapter/praxis-adapter/internal/testutil"
 )
 
 // findTxBody is a find-transaction request for tid, signed at ts.
@@ -179,7 +179,7 @@ func TestConfigValidation(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := sim.New(tc.cfg, zerolog.Nop())
+			_, err := sim.New(tc.cfg, testutil.Logger(t))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 		})

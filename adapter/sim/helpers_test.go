@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
@@ -55,7 +54,7 @@ func newEnv(t testing.TB, mutate func(*sim.Config)) *env {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	s, err := sim.New(cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel))
+	s, err := sim.New(cfg, testutil.Logger(t))
 	require.NoError(t, err)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(func() {

@@ -658,3 +658,19 @@ func TestTraceRunsFromCommandToPraxisCall(t *testing.T) {
 	assert.Equal(t, traceID, process.SpanContext.TraceID().String(), "the CRM's trace continues in the worker")
 	assert.Equal(t, process.SpanContext.SpanID(), call.Parent.SpanID(), "the Praxis call is a child of the command")
 }
+
+func TestPerApplicationRateLimit(t *testing.T) {
+	// 20 calls per second, burst 1: six lookups cannot complete in less
+	// than five intervals of 50 ms, however fast Praxis answers.
+	e := newEnv(t, func(c *Config) { c.Applications[0].RateLimit, c.Applications[0].Burst = 20, 1 })
+	e.start(t)
+	start := time.Now()
+	for i := 0; i < 6; i++ {
+		e.publish(t, command.OrderFind, fmt.Sprintf(`{"id":"rl-%d","order_id":"none"}`, i))
+	}
+	for i := 0; i < 6; i++ {
+		e.waitResult(t, fmt.Sprintf("rl-%d", i), 1)
+	}
+	assert.GreaterOrEqual(t, time.Since(start), 250*time.Millisecond, "the token bucket spaced the calls")
+	assert.Equal(t, 6, e.sim.Effects().Calls[praxis.PathFindOrder])
+}

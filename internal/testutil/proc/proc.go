@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,6 +42,9 @@ type Options struct {
 	Redis bool
 	// ExtraYAML is appended to the base config (top-level keys).
 	ExtraYAML string
+	// AppYAML adds keys to the sandbox application (e.g. its frontends),
+	// one per line, without indentation.
+	AppYAML string
 	// Log receives the process's logs; zero: testutil.Logger(t).
 	Log *zerolog.Logger
 }
@@ -58,7 +62,8 @@ applications:
     merchant_id: Test-Integration-Merchant
     application_key: Sandbox
     return_url: https://shop.example/return
-%s`, t.TempDir(), o.ExtraYAML)
+%s
+%s`, t.TempDir(), indent(o.AppYAML, "    "), o.ExtraYAML)
 	env := map[string]string{"PRAXIS_LOG_LEVEL": "debug"}
 	if o.Redis {
 		tu.Redis(t) // skips, or fails under CI, with a clear message
@@ -87,15 +92,33 @@ applications:
 	return &Process{RT: rt, Config: cfg, NC: nc, JS: js, NATSURL: url}
 }
 
+func indent(s, prefix string) string {
+	if s == "" {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n")
+}
+
 // Send publishes a command to the sandbox application and waits for its
 // result on the reply subject.
 func (p *Process) Send(t *testing.T, name, body string) command.Result {
+	t.Helper()
+	return p.SendTo(t, "sandbox", name, body)
+}
+
+// SendTo publishes a command on praxis.commands.<app>.<name> (app may be
+// the frontend pseudo-application) and waits for its result.
+func (p *Process) SendTo(t *testing.T, app, name, body string) command.Result {
 	t.Helper()
 	inbox := nats.NewInbox()
 	sub, err := p.NC.SubscribeSync(inbox)
 	require.NoError(t, err)
 	defer func() { _ = sub.Unsubscribe() }()
-	msg := &nats.Msg{Subject: subjects.Command("sandbox", name), Data: []byte(body), Header: nats.Header{}}
+	msg := &nats.Msg{Subject: subjects.Command(app, name), Data: []byte(body), Header: nats.Header{}}
 	msg.Header.Set(worker.HeaderReplyTo, inbox)
 	_, err = p.JS.PublishMsg(t.Context(), msg)
 	require.NoError(t, err)

@@ -51,13 +51,8 @@ type event struct {
 	proc    string // mapped processor name, if any
 }
 
-func (s *Server) handleNotification(w http.ResponseWriter, r *http.Request) {
-	var c call
-	defer s.release(&c)
-	ex := s.notif
-	if s.accept(w, r, KindNotification, ex, &c) != nil {
-		return
-	}
+func (s *Server) handleNotification(w http.ResponseWriter, r *http.Request, c *call) {
+	ex := c.ex
 	v := func(name string) praxis.Value { return c.vals[ex.at(name)] }
 	var ev event
 	var keyBuf [256]byte
@@ -68,20 +63,20 @@ func (s *Server) handleNotification(w http.ResponseWriter, r *http.Request) {
 	case praxis.KindObject:
 		tid, status := v("transaction.tid"), v("transaction.transaction_status")
 		if tid.Kind != praxis.KindNumber {
-			s.rejectField(w, &c, "transaction.tid", tid.Kind, praxis.KindNumber)
+			s.rejectField(w, c, "transaction.tid", tid.Kind, praxis.KindNumber)
 			return
 		}
 		if _, err := tid.Int(); err != nil {
-			s.reject(w, &c, ReasonMistypedField, http.StatusBadRequest, 400, "Input validation failed: transaction.tid: "+err.Error())
+			s.reject(w, c, ReasonMistypedField, http.StatusBadRequest, 400, "Input validation failed: transaction.tid: "+err.Error())
 			return
 		}
 		if status.Kind != praxis.KindString {
-			s.rejectField(w, &c, "transaction.transaction_status", status.Kind, praxis.KindString)
+			s.rejectField(w, c, "transaction.transaction_status", status.Kind, praxis.KindString)
 			return
 		}
 		for _, f := range []string{"transaction.amount", "transaction.processed_amount"} {
 			if k := v(f).Kind; k != praxis.KindNumber && k != praxis.KindNull && k != praxis.KindMissing {
-				s.rejectField(w, &c, f, k, praxis.KindNumber)
+				s.rejectField(w, c, f, k, praxis.KindNumber)
 				return
 			}
 		}
@@ -108,11 +103,11 @@ func (s *Server) handleNotification(w http.ResponseWriter, r *http.Request) {
 		// A session-level notification, e.g. an expired session.
 		order, st := v("session.order_id"), v("session.session_status")
 		if order.Kind != praxis.KindString {
-			s.rejectField(w, &c, "session.order_id (transaction is null)", order.Kind, praxis.KindString)
+			s.rejectField(w, c, "session.order_id (transaction is null)", order.Kind, praxis.KindString)
 			return
 		}
 		if st.Kind != praxis.KindString {
-			s.rejectField(w, &c, "session.session_status (transaction is null)", st.Kind, praxis.KindString)
+			s.rejectField(w, c, "session.session_status (transaction is null)", st.Kind, praxis.KindString)
 			return
 		}
 		orderText, _ := order.Text()
@@ -125,27 +120,22 @@ func (s *Server) handleNotification(w http.ResponseWriter, r *http.Request) {
 		key = append(key, ':')
 		key = appendKeyPart(key, ev.status)
 	default:
-		s.rejectField(w, &c, "transaction", tx.Kind, praxis.KindObject)
+		s.rejectField(w, c, "transaction", tx.Kind, praxis.KindObject)
 		return
 	}
 	ev.key = key
-	s.publishOnce(w, r, &c, ev)
+	s.publishOnce(w, r, c, ev)
 }
 
-func (s *Server) handleSubscription(w http.ResponseWriter, r *http.Request) {
-	var c call
-	defer s.release(&c)
-	ex := s.sub
-	if s.accept(w, r, KindSubscription, ex, &c) != nil {
-		return
-	}
+func (s *Server) handleSubscription(w http.ResponseWriter, r *http.Request, c *call) {
+	ex := c.ex
 	evName, subID := c.vals[ex.at("event")], c.vals[ex.at("subscription_id")]
 	if evName.Kind != praxis.KindString {
-		s.rejectField(w, &c, "event", evName.Kind, praxis.KindString)
+		s.rejectField(w, c, "event", evName.Kind, praxis.KindString)
 		return
 	}
 	if subID.Kind != praxis.KindString {
-		s.rejectField(w, &c, "subscription_id", subID.Kind, praxis.KindString)
+		s.rejectField(w, c, "subscription_id", subID.Kind, praxis.KindString)
 		return
 	}
 	name, _ := evName.Text()
@@ -158,7 +148,7 @@ func (s *Server) handleSubscription(w http.ResponseWriter, r *http.Request) {
 	key = appendKeyPart(key, name)
 	key = append(key, ':')
 	key = strconv.AppendInt(key, c.timestamp, 10)
-	s.publishOnce(w, r, &c, event{key: key, typ: subjects.TypeSubscription, status: subjects.Token(name), subject: id})
+	s.publishOnce(w, r, c, event{key: key, typ: subjects.TypeSubscription, status: subjects.Token(name), subject: id})
 }
 
 // publishOnce is the two-phase path every asynchronous webhook takes:

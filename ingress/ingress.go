@@ -217,10 +217,10 @@ func (s *Server) routes() chi.Router {
 		writeError(w, http.StatusMethodNotAllowed, 400, "method "+req.Method+" is not allowed; Praxis webhooks are POST")
 	})
 	for path, h := range map[string]http.HandlerFunc{
-		PathNotification: s.handleNotification,
-		PathValidation:   s.handleValidation,
-		PathCustomerSync: s.handleCustomerSync,
-		PathSubscription: s.handleSubscription,
+		PathNotification: s.webhook(KindNotification, s.notif, s.handleNotification),
+		PathValidation:   s.webhook(KindValidation, s.valid, s.handleValidation),
+		PathCustomerSync: s.webhook(KindCustomerSync, s.sync, s.handleCustomerSync),
+		PathSubscription: s.webhook(KindSubscription, s.sub, s.handleSubscription),
 	} {
 		if s.tracing {
 			h = s.traced(kindOfPath(path), h)
@@ -237,6 +237,19 @@ func (s *Server) routes() chi.Router {
 		r.Handle(PathMetrics, promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{}))
 	}
 	return r
+}
+
+// webhook runs every check common to the four webhooks (accept) and, when
+// they pass, the kind's handler with the verified call.
+func (s *Server) webhook(kind string, ex *extractor, h func(http.ResponseWriter, *http.Request, *call)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var c call
+		defer s.release(&c)
+		if s.accept(w, r, kind, ex, &c) != nil {
+			return
+		}
+		h(w, r, &c)
+	}
 }
 
 // traced wraps a webhook handler in a server span that continues the

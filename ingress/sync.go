@@ -55,21 +55,16 @@ const (
 	sourceRule    = "rule"
 )
 
-func (s *Server) handleValidation(w http.ResponseWriter, r *http.Request) {
-	var c call
-	defer s.release(&c)
-	ex := s.valid
-	if s.accept(w, r, KindValidation, ex, &c) != nil {
-		return
-	}
+func (s *Server) handleValidation(w http.ResponseWriter, r *http.Request, c *call) {
+	ex := c.ex
 	v := func(name string) praxis.Value { return c.vals[ex.at(name)] }
 	if k := v("transaction_attempt").Kind; k != praxis.KindObject {
-		s.rejectField(w, &c, "transaction_attempt", k, praxis.KindObject)
+		s.rejectField(w, c, "transaction_attempt", k, praxis.KindObject)
 		return
 	}
 	order := v("session.order_id")
 	if order.Kind != praxis.KindString {
-		s.rejectField(w, &c, "session.order_id", order.Kind, praxis.KindString)
+		s.rejectField(w, c, "session.order_id", order.Kind, praxis.KindString)
 		return
 	}
 	var att ValidationAttempt
@@ -91,7 +86,7 @@ func (s *Server) handleValidation(w http.ResponseWriter, r *http.Request) {
 		}
 		n, err := val.Int()
 		if err != nil {
-			s.reject(w, &c, ReasonMistypedField, http.StatusBadRequest, 400, "Input validation failed: "+f.name+": "+err.Error())
+			s.reject(w, c, ReasonMistypedField, http.StatusBadRequest, 400, "Input validation failed: "+f.name+": "+err.Error())
 			return
 		}
 		*f.dst = &n
@@ -99,7 +94,7 @@ func (s *Server) handleValidation(w http.ResponseWriter, r *http.Request) {
 
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 	defer cancel()
-	reply, source, reason := s.decideValidation(ctx, r, &c, att)
+	reply, source, reason := s.decideValidation(ctx, r, c, att)
 	outcome := OutcomeAnswered
 	switch source {
 	case sourceDefault:
@@ -107,10 +102,10 @@ func (s *Server) handleValidation(w http.ResponseWriter, r *http.Request) {
 	case sourceRule:
 		outcome = OutcomeRuled
 	}
-	s.auditValidation(&c, att, reply, source, reason)
+	s.auditValidation(c, att, reply, source, reason)
 	s.metrics.Requests.WithLabelValues(c.kind, c.app.Name, outcome).Inc()
 	s.metrics.Duration.WithLabelValues(c.kind).Observe(time.Since(c.start).Seconds())
-	s.replyStatus(w, &c, reply.Status, reply.Description)
+	s.replyStatus(w, c, reply.Status, reply.Description)
 }
 
 // decideValidation applies a rule, or asks the CRM, or falls back to the
@@ -251,16 +246,11 @@ func (s *Server) auditValidation(c *call, att ValidationAttempt, reply praxis.Re
 	}()
 }
 
-func (s *Server) handleCustomerSync(w http.ResponseWriter, r *http.Request) {
-	var c call
-	defer s.release(&c)
-	ex := s.sync
-	if s.accept(w, r, KindCustomerSync, ex, &c) != nil {
-		return
-	}
+func (s *Server) handleCustomerSync(w http.ResponseWriter, r *http.Request, c *call) {
+	ex := c.ex
 	cid := c.vals[ex.at("cid")]
 	if cid.Kind != praxis.KindString {
-		s.rejectField(w, &c, "cid", cid.Kind, praxis.KindString)
+		s.rejectField(w, c, "cid", cid.Kind, praxis.KindString)
 		return
 	}
 	cidText, _ := cid.Text()
@@ -269,11 +259,11 @@ func (s *Server) handleCustomerSync(w http.ResponseWriter, r *http.Request) {
 
 	outcome := OutcomeAnswered
 	var reply praxis.CustomerSyncReply
-	raw, reason := s.askCRM(ctx, r, &c, subjects.RequestCustomerSync, "praxis.customer_sync.requested", cidText)
+	raw, reason := s.askCRM(ctx, r, c, subjects.RequestCustomerSync, "praxis.customer_sync.requested", cidText)
 	if reason == "" {
 		var err error
 		if reply, err = parseCustomerSyncReply(raw); err != nil {
-			s.crmFallback(&c, "malformed", err)
+			s.crmFallback(c, "malformed", err)
 			reason = "malformed"
 		}
 	}
@@ -285,12 +275,12 @@ func (s *Server) handleCustomerSync(w http.ResponseWriter, r *http.Request) {
 	reply.Timestamp = s.cfg.Now().Unix()
 	body, err := json.Marshal(reply)
 	if err != nil {
-		s.fail(w, &c, "encode customer sync reply", err)
+		s.fail(w, c, "encode customer sync reply", err)
 		return
 	}
 	s.metrics.Requests.WithLabelValues(c.kind, c.app.Name, outcome).Inc()
 	s.metrics.Duration.WithLabelValues(c.kind).Observe(time.Since(c.start).Seconds())
-	s.writeSigned(w, &c, praxis.ListCustomerSyncReply, body)
+	s.writeSigned(w, c, praxis.ListCustomerSyncReply, body)
 }
 
 // parseCustomerSyncReply checks the CRM's customer sync answer field by

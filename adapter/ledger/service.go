@@ -18,6 +18,7 @@ import (
 	"github.com/praxis-adapter/praxis-adapter/adapter/lifecycle"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
 	"github.com/praxis-adapter/praxis-adapter/idempotency"
+	"github.com/praxis-adapter/praxis-adapter/internal/graceful"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
 
@@ -97,7 +98,7 @@ func (s *Service) Run(ctx context.Context) error {
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn().Err(err).Msg("fetch events")
-				sleep(ctx, 200*time.Millisecond)
+				graceful.Sleep(ctx, 200*time.Millisecond)
 			}
 			continue
 		}
@@ -128,14 +129,8 @@ func (s *Service) Run(ctx context.Context) error {
 	for _, ch := range lanes {
 		close(ch)
 	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(s.cfg.DrainTimeout):
-		s.log.Warn().Dur("drain_timeout", s.cfg.DrainTimeout).Msg("in-flight events did not finish; cancelling them (they are redelivered)")
-		hcancel()
-		<-done
+	if graceful.Wait(&wg, s.cfg.DrainTimeout, hcancel) {
+		s.log.Warn().Dur("drain_timeout", s.cfg.DrainTimeout).Msg("in-flight events did not finish in time; they were cancelled (and are redelivered)")
 	}
 	s.log.Info().Msg("ledger stopped")
 	return nil
@@ -417,13 +412,4 @@ func (s *Service) backoff(n int) time.Duration {
 	}
 	d = min(d, s.cfg.RetryMax)
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
 }

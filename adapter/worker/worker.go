@@ -37,6 +37,7 @@ import (
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
 	"github.com/praxis-adapter/praxis-adapter/adapter/telemetry"
 	"github.com/praxis-adapter/praxis-adapter/idempotency"
+	"github.com/praxis-adapter/praxis-adapter/internal/graceful"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
 
@@ -297,7 +298,7 @@ pull:
 				break
 			}
 			w.log.Warn().Err(err).Msg("pull commands")
-			sleep(ctx, 200*time.Millisecond)
+			graceful.Sleep(ctx, 200*time.Millisecond)
 			continue
 		}
 		select {
@@ -320,26 +321,11 @@ pull:
 	}
 
 	w.log.Info().Msg("worker stopping: no more pulls; finishing in-flight commands")
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(w.cfg.DrainTimeout):
-		w.log.Warn().Dur("drain_timeout", w.cfg.DrainTimeout).Msg("in-flight commands did not finish; cancelling them (they are nak'ed and redelivered)")
-		hcancel()
-		<-done
+	if graceful.Wait(&wg, w.cfg.DrainTimeout, hcancel) {
+		w.log.Warn().Dur("drain_timeout", w.cfg.DrainTimeout).Msg("in-flight commands did not finish in time; they were cancelled (nak'ed and redelivered)")
 	}
 	w.log.Info().Msg("worker stopped")
 	return nil
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
 }
 
 // backoff is the redelivery delay after the n-th delivery failed: base·2^(n-1)

@@ -101,7 +101,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	}
 	nc, err := nats.Connect(natsURL, nats.Name("praxis-bench"))
 	if err != nil {
-		return fmt.Errorf("NATS at %s: %w", natsURL, err)
+		return fmt.Errorf("connect to NATS at %s: %w", natsURL, err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
@@ -116,7 +116,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	rdb := redis.NewClient(ropts)
 	defer rdb.Close()
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("Redis at %s: %w (start it or set REDIS_URL)", ropts.Addr, err)
+		return fmt.Errorf("redis at %s: %w (start it or set REDIS_URL)", ropts.Addr, err)
 	}
 	run := fmt.Sprintf("bench:%d:", time.Now().UnixNano())
 	// Leave Redis as it was: a run writes some 200,000 keys.
@@ -225,7 +225,7 @@ func ingressScenario(ctx context.Context, o Options, out io.Writer, dir, natsURL
 		}
 		rRate, err := ceilingRedis(ctx, rdb, run+"ceiling:"+fmt.Sprint(c)+":", c, max(n, 1000))
 		if err != nil {
-			return fmt.Errorf("Redis ceiling: %w", err)
+			return fmt.Errorf("redis ceiling: %w", err)
 		}
 		cpuPer := time.Duration(0)
 		if res.requests > 0 {

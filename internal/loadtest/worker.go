@@ -21,16 +21,14 @@ import (
 
 // workerResult is one worker scenario's figures.
 type workerResult struct {
-	name      string
-	latency   time.Duration // simulated Praxis latency
-	commands  int
-	elapsed   time.Duration
-	added     []time.Duration // result latency minus simulated latency, sorted (harness clock)
-	own       []time.Duration // latency_ms - praxis_ms from each result (the adapter's own clock), sorted
-	outcomes  map[string]int
-	inFlight  int
-	paced     bool
-	rateLimit float64
+	latency  time.Duration // simulated Praxis latency
+	commands int
+	elapsed  time.Duration
+	added    []time.Duration // result latency minus simulated latency, sorted (harness clock)
+	own      []time.Duration // latency_ms - praxis_ms from each result (the adapter's own clock), sorted
+	outcomes map[string]int
+	inFlight int
+	paced    bool
 }
 
 func (r workerResult) rate() float64 { return float64(r.commands) / r.elapsed.Seconds() }

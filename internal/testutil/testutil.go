@@ -119,10 +119,18 @@ func Redis(t testing.TB) *redis.Client {
 	if err != nil {
 		t.Fatalf("REDIS_URL %q: %v", RedisURL(), err)
 	}
-	rdb := redis.NewClient(opts)
+	// Probe once, without go-redis' dial retries, so a machine without
+	// Redis skips quickly.
+	probeOpts := *opts
+	probeOpts.MaxRetries = -1
+	probeOpts.DialTimeout = time.Second
+	probe := redis.NewClient(&probeOpts)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
+	err = probe.Ping(ctx).Err()
+	_ = probe.Close()
+	rdb := redis.NewClient(opts)
+	if err != nil {
 		_ = rdb.Close()
 		msg := fmt.Sprintf("Redis at %s is not reachable (%v); start one or set REDIS_URL", RedisURL(), err)
 		if os.Getenv("CI") != "" {
@@ -167,6 +175,7 @@ func DeleteRedisKeys(url, prefix string) {
 	if err != nil {
 		return
 	}
+	opts.MaxRetries = -1
 	rdb := redis.NewClient(opts)
 	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -127,6 +127,8 @@ type Server struct {
 	tracer  trace.Tracer
 	tracing bool
 
+	replyPaths *praxis.Paths // status and description of a CRM answer
+
 	notif *extractor
 	sub   *extractor
 	valid *extractor
@@ -186,6 +188,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		}
 		s.apps[key] = &app{Application: a, source: "/praxis/" + a.Name}
 	}
+	s.replyPaths = replyFields()
 	s.notif = newExtractor(cfg.Lists.Get(praxis.ListNotificationRequest), notificationFields()...)
 	s.sub = newExtractor(cfg.Lists.Get(praxis.ListSubscriptionRequest), subscriptionFields()...)
 	s.valid = newExtractor(cfg.Lists.Get(praxis.ListValidationRequest), validationFields()...)

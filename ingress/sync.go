@@ -125,7 +125,7 @@ func (s *Server) decideValidation(ctx context.Context, r *http.Request, c *call,
 	if reason != "" {
 		return s.cfg.ValidationDefault, sourceDefault, reason
 	}
-	reply, err := parseReply(raw)
+	reply, err := parseReply(s.replyPaths, raw)
 	if err != nil {
 		s.crmFallback(c, "malformed", err)
 		return s.cfg.ValidationDefault, sourceDefault, "malformed"
@@ -170,10 +170,12 @@ func (s *Server) crmFallback(c *call, reason string, err error) {
 		Msg("CRM did not answer usably; using the configured default")
 }
 
+// replyFields are what parseReply reads of a CRM answer.
+func replyFields() *praxis.Paths { return praxis.CompilePaths("status", "description") }
+
 // parseReply checks a CRM answer: a JSON object with an integer status and
 // a string description, as Praxis itself requires of our reply.
-func parseReply(raw []byte) (praxis.Reply, error) {
-	paths := praxis.CompilePaths("status", "description")
+func parseReply(paths *praxis.Paths, raw []byte) (praxis.Reply, error) {
 	var vals [2]praxis.Value
 	if err := paths.Extract(raw, vals[:]); err != nil {
 		return praxis.Reply{}, err
@@ -262,7 +264,7 @@ func (s *Server) handleCustomerSync(w http.ResponseWriter, r *http.Request, c *c
 	raw, reason := s.askCRM(ctx, r, c, subjects.RequestCustomerSync, "praxis.customer_sync.requested", cidText)
 	if reason == "" {
 		var err error
-		if reply, err = parseCustomerSyncReply(raw); err != nil {
+		if reply, err = parseCustomerSyncReply(s.replyPaths, raw); err != nil {
 			s.crmFallback(c, "malformed", err)
 			reason = "malformed"
 		}
@@ -286,8 +288,8 @@ func (s *Server) handleCustomerSync(w http.ResponseWriter, r *http.Request, c *c
 // parseCustomerSyncReply checks the CRM's customer sync answer field by
 // field: typed decoding refuses a mistyped customer field, and a successful
 // answer must carry the balance. Error texts never quote the values (PII).
-func parseCustomerSyncReply(raw []byte) (praxis.CustomerSyncReply, error) {
-	env, err := parseReply(raw)
+func parseCustomerSyncReply(paths *praxis.Paths, raw []byte) (praxis.CustomerSyncReply, error) {
+	env, err := parseReply(paths, raw)
 	if err != nil {
 		return praxis.CustomerSyncReply{}, err
 	}

@@ -39,13 +39,19 @@ func loadConfig(path string, demo bool) (*config.Config, error) {
 	return config.Load(path, os.Getenv)
 }
 
-func runRun(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "run", "[flags]")
+// roleConfig parses a role's flags and loads its config; demo allows the
+// built-in demo config when no file is named.
+func roleConfig(env *Env, name string, args []string, demo bool) (*config.Config, error) {
+	fs := newFlags(env, name, "[flags]")
 	path := configFlag(fs)
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
-	cfg, err := loadConfig(*path, true)
+	return loadConfig(*path, demo)
+}
+
+func runRun(ctx context.Context, env *Env, args []string) error {
+	cfg, err := roleConfig(env, "run", args, true)
 	if err != nil {
 		return err
 	}
@@ -54,12 +60,7 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 }
 
 func runIngress(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "ingress", "[flags]")
-	path := configFlag(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*path, false)
+	cfg, err := roleConfig(env, "ingress", args, false)
 	if err != nil {
 		return err
 	}
@@ -67,12 +68,7 @@ func runIngress(ctx context.Context, env *Env, args []string) error {
 }
 
 func runWorker(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "worker", "[flags]")
-	path := configFlag(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*path, false)
+	cfg, err := roleConfig(env, "worker", args, false)
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,21 @@ func (v *TransactionAttempt) collect(b []byte) error {
 	return collectExtra(b, transactionAttemptKeys, &v.Extra, nil)
 }
 
+// collectTransactionPart keeps the unknown fields of the three objects a
+// transaction response and a notification share, so both stay lossless.
+// It runs after decoding, so the pointers are the decoded ones.
+func collectTransactionPart(key string, val []byte, c *Customer, s *Session, t *Transaction) error {
+	switch key {
+	case "customer":
+		return c.collect(val)
+	case "session":
+		return s.collect(val)
+	case "transaction":
+		return t.collect(val)
+	}
+	return nil
+}
+
 // MarshalJSON writes Extra back out.
 func (v Customer) MarshalJSON() ([]byte, error) {
 	type plain Customer
@@ -147,15 +162,7 @@ func (v SessionResponse) MarshalJSON() ([]byte, error) {
 func (v *TransactionResponse) UnmarshalJSON(b []byte) error {
 	type plain TransactionResponse
 	return unmarshalKeep(b, (*plain)(v), transactionResponseKeys, &v.Extra, func(key string, val []byte) error {
-		switch key {
-		case "customer":
-			return v.Customer.collect(val)
-		case "session":
-			return v.Session.collect(val)
-		case "transaction":
-			return v.Transaction.collect(val)
-		}
-		return nil
+		return collectTransactionPart(key, val, v.Customer, v.Session, v.Transaction)
 	})
 }
 
@@ -169,15 +176,7 @@ func (v TransactionResponse) MarshalJSON() ([]byte, error) {
 func (v *Notification) UnmarshalJSON(b []byte) error {
 	type plain Notification
 	return unmarshalKeep(b, (*plain)(v), notificationKeys, &v.Extra, func(key string, val []byte) error {
-		switch key {
-		case "customer":
-			return v.Customer.collect(val)
-		case "session":
-			return v.Session.collect(val)
-		case "transaction":
-			return v.Transaction.collect(val)
-		}
-		return nil
+		return collectTransactionPart(key, val, v.Customer, v.Session, v.Transaction)
 	})
 }
 

@@ -453,23 +453,27 @@ func TestValidationRoundTripsThroughCRM(t *testing.T) {
 func TestValidationFallsBackToDefault(t *testing.T) {
 	tests := []struct {
 		name      string
-		responder func(nc *nats.Conn) // nil: no responder at all
+		responder func(nc *nats.Conn) error // nil: no responder at all
 		reason    string
 		def       praxis.Reply
 	}{
 		{"no responders", nil, "no_responders", praxis.Reply{Status: 0, Description: "Ok"}},
-		{"timeout", func(nc *nats.Conn) {
-			_, _ = nc.Subscribe("praxis.requests.sandbox.validation", func(m *nats.Msg) {}) // never answers
+		{"timeout", func(nc *nats.Conn) error {
+			_, err := nc.Subscribe("praxis.requests.sandbox.validation", func(m *nats.Msg) {}) // never answers
+			return err
 		}, "timeout", praxis.Reply{Status: 3, Description: "Please try again later"}},
-		{"malformed answer", func(nc *nats.Conn) {
-			_, _ = nc.Subscribe("praxis.requests.sandbox.validation", func(m *nats.Msg) { _ = m.Respond([]byte(`{"status":"0"}`)) })
+		{"malformed answer", func(nc *nats.Conn) error {
+			_, err := nc.Subscribe("praxis.requests.sandbox.validation", func(m *nats.Msg) { _ = m.Respond([]byte(`{"status":"0"}`)) })
+			return err
 		}, "malformed", praxis.Reply{Status: 0, Description: "Ok"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, kvStore, func(c *Config) { c.ValidationDefault = tc.def })
 			if tc.responder != nil {
-				tc.responder(tu.Connect(t, h.srv))
+				// The ingress's own connection: its requests follow the
+				// subscription in order, so no race with interest propagation.
+				require.NoError(t, tc.responder(h.nc))
 			}
 			body := validationBody(100)
 			r := h.post(t, PathValidation, body, h.sign(t, praxis.ListValidationRequest, body, secret))

@@ -185,9 +185,11 @@ type Telemetry struct {
 	// Pprof serves Go's profiler at /debug/pprof/ on the ingress (or worker
 	// admin) address. Off by default: it exposes internals.
 	Pprof bool `yaml:"pprof" env:"PRAXIS_PPROF"`
-	// TraceSampleRatio samples this share of root traces (default 1);
-	// a trace started upstream follows its parent's decision.
-	TraceSampleRatio float64 `yaml:"trace_sample_ratio" env:"OTEL_TRACES_SAMPLER_ARG"`
+	// TraceSampleRatio samples this share of root traces (default 1 when
+	// unset; an explicit 0 samples no new root trace). A pointer, so that
+	// 0 is told apart from "not set". A trace started upstream follows its
+	// parent's decision.
+	TraceSampleRatio *float64 `yaml:"trace_sample_ratio" env:"OTEL_TRACES_SAMPLER_ARG"`
 }
 
 // Simulator configures the built-in Praxis simulator used by `run` when no
@@ -356,8 +358,9 @@ func (c *Config) SetDefaults() {
 	defDur(&c.Worker.DrainTimeout, 20*time.Second)
 
 	def(&c.Telemetry.ServiceName, "praxis-adapter")
-	if c.Telemetry.TraceSampleRatio == 0 {
-		c.Telemetry.TraceSampleRatio = 1
+	if c.Telemetry.TraceSampleRatio == nil {
+		one := 1.0
+		c.Telemetry.TraceSampleRatio = &one
 	}
 	def(&c.Simulator.Listen, "127.0.0.1:8490")
 	defDur(&c.Simulator.ResendDelay, 5*time.Minute)
@@ -456,8 +459,8 @@ func (c *Config) validate(problems []string) error {
 	if c.Praxis.BaseURL != "" && !strings.HasPrefix(c.Praxis.BaseURL, "https://") && !strings.HasPrefix(c.Praxis.BaseURL, "http://") {
 		add("praxis.base_url: %q must start with https:// (e.g. https://gw.praxisgate.com)", c.Praxis.BaseURL)
 	}
-	if r := c.Telemetry.TraceSampleRatio; r < 0 || r > 1 {
-		add("telemetry.trace_sample_ratio: %v must be between 0 and 1", r)
+	if r := c.Telemetry.TraceSampleRatio; r != nil && (*r < 0 || *r > 1 || *r != *r) {
+		add("telemetry.trace_sample_ratio: must be a number between 0 and 1")
 	}
 	if c.Ingress.MaxBodyBytes < 1024 {
 		add("ingress.max_body_bytes: %d is too small for a Praxis notification (default 1048576)", c.Ingress.MaxBodyBytes)

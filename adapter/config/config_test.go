@@ -121,3 +121,39 @@ func TestEnvNames(t *testing.T) {
 		assert.Contains(t, names, want)
 	}
 }
+
+// TestTraceSampleRatio: an explicit 0 used to be read as "unset" and
+// sampled every trace (issue 15); it must now sample none.
+func TestTraceSampleRatio(t *testing.T) {
+	cases := []struct {
+		name    string
+		yaml    string
+		env     map[string]string
+		want    float64
+		wantErr string
+	}{
+		{name: "unset defaults to 1", want: 1},
+		{name: "explicit 0 in YAML is honoured", yaml: "telemetry:\n  trace_sample_ratio: 0\n", want: 0},
+		{name: "explicit 0 from the environment is honoured", env: map[string]string{"OTEL_TRACES_SAMPLER_ARG": "0"}, want: 0},
+		{name: "a share", yaml: "telemetry:\n  trace_sample_ratio: 0.25\n", want: 0.25},
+		{name: "above 1 refused", yaml: "telemetry:\n  trace_sample_ratio: 1.5\n", wantErr: "telemetry.trace_sample_ratio"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"SANDBOX_SECRET": "s"}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			c, err := Load(writeFile(t, minimal+tc.yaml), envMap(env))
+			if tc.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.wantErr)
+				assert.NotContains(t, err.Error(), "1.5", "config errors name the field, not the value")
+				return
+			}
+			require.NoError(t, err)
+			require.NotNil(t, c.Telemetry.TraceSampleRatio)
+			assert.Equal(t, tc.want, *c.Telemetry.TraceSampleRatio)
+		})
+	}
+}

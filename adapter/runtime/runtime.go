@@ -104,7 +104,7 @@ func Start(ctx context.Context, cfg *config.Config, roles Roles, log zerolog.Log
 		}
 	}()
 	tp, stop, err := telemetry.NewTracerProvider(ctx, telemetry.Config{OTLPEndpoint: cfg.Telemetry.OTLPEndpoint,
-		ServiceName: cfg.Telemetry.ServiceName, SampleRatio: cfg.Telemetry.TraceSampleRatio})
+		ServiceName: cfg.Telemetry.ServiceName, SampleRatio: *cfg.Telemetry.TraceSampleRatio})
 	if err != nil {
 		return nil, err
 	}

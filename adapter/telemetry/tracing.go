@@ -30,7 +30,8 @@ type Config struct {
 	// empty disables tracing (a no-op tracer, no cost on hot paths).
 	OTLPEndpoint string
 	ServiceName  string
-	// SampleRatio samples root traces (0 < r ≤ 1); children follow their parent.
+	// SampleRatio samples root traces (0 ≤ r ≤ 1; 0 starts none, e.g. to
+	// follow only upstream decisions); children follow their parent.
 	SampleRatio float64
 }
 
@@ -52,8 +53,8 @@ func NewTracerProvider(ctx context.Context, cfg Config) (trace.TracerProvider, f
 // processors or exporters (tests pass an in-memory exporter).
 func NewTracerProviderWith(cfg Config, opts ...sdktrace.TracerProviderOption) *sdktrace.TracerProvider {
 	ratio := cfg.SampleRatio
-	if ratio <= 0 || ratio > 1 {
-		ratio = 1
+	if ratio < 0 || ratio > 1 || ratio != ratio {
+		ratio = 1 // config validation refuses these; be safe for library callers
 	}
 	res := resource.NewSchemaless(attribute.String("service.name", cfg.ServiceName))
 	opts = append([]sdktrace.TracerProviderOption{

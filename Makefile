@@ -3,6 +3,9 @@ GO       ?= go
 PKGS     ?= ./...
 FUZZTIME ?= 30s
 STATICCHECK_VERSION ?= v0.8.2
+# VERSION is stamped into the binary (`praxis-adapter --version`, praxis_build_info).
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS  = -X github.com/praxis-adapter/praxis-adapter/internal/buildinfo.version=$(VERSION)
 # package:FuzzTarget pairs run by `make fuzz`; their seed corpora run in `make test`.
 FUZZ_TARGETS = \
 	./adapter/praxis:FuzzExtract \
@@ -17,7 +20,7 @@ FUZZ_TARGETS = \
 all: lint test
 
 build:
-	$(GO) build -o bin/praxis-adapter ./cmd/praxis-adapter
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/praxis-adapter ./cmd/praxis-adapter
 
 ## run: one process with embedded NATS, the embedded store, ingress, worker and the simulator.
 run:

@@ -1114,7 +1114,7 @@ func TestDockerfile(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, build.Rest, "deploy/Dockerfile: no RUN ... go build in a build stage")
-	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w"`, "./cmd/praxis-adapter"} {
+	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w`, "buildinfo.version=${VERSION}", "./cmd/praxis-adapter"} {
 		assert.Contains(t, build.Rest, want, "deploy/Dockerfile:%d: the go build RUN must contain %s", build.Line, want)
 	}
 	_, err := os.Stat(filepath.Join(repoRoot, "cmd", "praxis-adapter"))

@@ -37,6 +37,7 @@ import (
 	"github.com/praxis-adapter/praxis-adapter/adapter/worker"
 	"github.com/praxis-adapter/praxis-adapter/idempotency"
 	"github.com/praxis-adapter/praxis-adapter/ingress"
+	"github.com/praxis-adapter/praxis-adapter/internal/buildinfo"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
 
@@ -98,6 +99,9 @@ type Store interface {
 func Start(ctx context.Context, cfg *config.Config, roles Roles, log zerolog.Logger) (rt *Runtime, err error) {
 	r := &Runtime{cfg: cfg, roles: roles, log: log, reg: prometheus.NewRegistry(), errs: make(chan error, 8)}
 	r.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := buildinfo.Register(r.reg); err != nil {
+		return nil, fmt.Errorf("register build info: %w", err)
+	}
 	defer func() {
 		if err != nil {
 			r.closeAll()

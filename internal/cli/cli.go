@@ -4,13 +4,15 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"sort"
 	"strings"
+
+	"github.com/praxis-adapter/praxis-adapter/internal/buildinfo"
 )
 
 // subcommand is one subcommand: its one-line summary and its entry point.
@@ -27,6 +29,10 @@ type Env struct {
 
 // errUsage marks an error whose message is usage help, printed as-is.
 var errUsage = errors.New("usage")
+
+// errFlagPrinted marks a flag error the flag package has already printed
+// together with the usage, so Main prints nothing more.
+var errFlagPrinted = errors.New("flag error")
 
 func commands() map[string]subcommand {
 	return map[string]subcommand{
@@ -49,6 +55,9 @@ func commands() map[string]subcommand {
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	env := &Env{Stdout: stdout, Stderr: stderr}
 	cmds := commands()
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version" || args[0] == "-v") {
+		args = []string{"version"}
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr, cmds)
 		if len(args) == 0 {
@@ -65,6 +74,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := cmd.run(ctx, env, args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
+		}
+		if errors.Is(err, errFlagPrinted) {
+			return 2
 		}
 		fmt.Fprintf(stderr, "praxis-adapter %s: %v\n", args[0], err)
 		if errors.Is(err, errUsage) {
@@ -108,11 +120,73 @@ func newFlags(env *Env, name, synopsis string) *flag.FlagSet {
 	return fs
 }
 
-func runVersion(_ context.Context, env *Env, _ []string) error {
-	version := "(devel)"
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		version = bi.Main.Version
+// parseFlags parses args with fs, accepting flags before, between and after
+// positional arguments (`dlq show 12 -nats …` as well as `dlq show -nats … 12`),
+// which the flag package alone does not. A "--" ends the flags: everything
+// after it is positional. Flag errors come back marked errFlagPrinted (the
+// flag package has printed them with the usage) and so exit 2.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return fmt.Errorf("%w: %w", errFlagPrinted, err)
+		}
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		if len(rest) == 0 {
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
-	fmt.Fprintln(env.Stdout, "praxis-adapter", version)
+	// Leave exactly the positional arguments in fs.Args().
+	return fs.Parse(append([]string{"--"}, pos...))
+}
+
+func runVersion(_ context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "version", "[flags]\n\nPrints the release, the commit it was built from and the Go version.")
+	output := addOutputFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	info := buildinfo.Read()
+	if *output == outputJSON {
+		return writeJSON(env, map[string]any{"version": info.Version, "revision": info.Revision, "modified": info.Modified, "go": info.GoVersion})
+	}
+	fmt.Fprintln(env.Stdout, info.String())
 	return nil
+}
+
+// Output formats for -o.
+const (
+	outputTable = "table"
+	outputJSON  = "json"
+)
+
+// addOutputFlag registers -o (table or json) for commands whose output
+// scripts read.
+func addOutputFlag(fs *flag.FlagSet) *string {
+	o := fs.String("o", outputTable, "output format: table or json")
+	return o
+}
+
+// checkOutput refuses an unknown -o value as a usage error.
+func checkOutput(o string) error {
+	if o != outputTable && o != outputJSON {
+		return fmt.Errorf("%w: -o %q: want table or json", errUsage, o)
+	}
+	return nil
+}
+
+// writeJSON prints v as one indented JSON document.
+func writeJSON(env *Env, v any) error {
+	enc := json.NewEncoder(env.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -132,13 +132,39 @@ func TestDeadLetterReplayMakesExactlyOneEffect(t *testing.T) {
 	seq := regexp.MustCompile(`(?m)^(\d+)\s.*cap-1`).FindStringSubmatch(out)
 	require.NotNil(t, seq, "dlq list shows the sequence: %s", out)
 
-	code, out, errOut = cli(t, "dlq", "show", "-nats", p.NATSURL, seq[1])
+	// Flags may follow positional arguments.
+	code, out, errOut = cli(t, "dlq", "show", seq[1], "-nats", p.NATSURL)
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "Praxis-Dlq-Reason:")
 	assert.Contains(t, out, `"id": "cap-1"`)
 
+	// -o json is what scripts read; filters select by header.
+	code, out, errOut = cli(t, "dlq", "list", "-nats", p.NATSURL, "-o", "json", "-command", "authorization.capture")
+	require.Equal(t, 0, code, errOut)
+	var listed []dlqEntry
+	require.NoError(t, json.Unmarshal([]byte(out), &listed), out)
+	require.Len(t, listed, 1)
+	assert.Equal(t, "cap-1", listed[0].CommandID)
+	assert.Equal(t, "sandbox", listed[0].App)
+	assert.Equal(t, "authorization.capture", listed[0].Command)
+	assert.Equal(t, "failed", listed[0].Outcome)
+	code, out, errOut = cli(t, "dlq", "list", "-nats", p.NATSURL, "-o", "json", "-command", "refund.create")
+	require.Equal(t, 0, code, errOut)
+	assert.JSONEq(t, `[]`, out, "a filter that matches nothing lists nothing")
+
+	// A dry run of a bulk replay selects and publishes nothing.
 	results := p.Count(t, subjects.StreamResults, "praxis.results.sandbox.authorization.capture")
-	code, out, errOut = cli(t, "dlq", "replay", "-nats", p.NATSURL, "-delete", seq[1])
+	commands := p.Count(t, subjects.StreamCommands, subjects.AllCommands)
+	code, out, errOut = cli(t, "dlq", "replay", "-all", "-outcome", "failed", "-dry-run", "-nats", p.NATSURL)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "would replay dead letter "+seq[1])
+	assert.Equal(t, commands, p.Count(t, subjects.StreamCommands, subjects.AllCommands), "a dry run publishes nothing")
+
+	code, out, errOut = cli(t, "dlq", "replay", "-all", "-reason", "no such reason", "-nats", p.NATSURL)
+	require.Equal(t, 0, code, errOut)
+	assert.Empty(t, out, "no dead letter matches, none replayed")
+
+	code, out, errOut = cli(t, "dlq", "replay", "-all", "-command", "authorization.capture", "-nats", p.NATSURL, "-delete")
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "replayed dead letter")
 	tu.Eventually(t, 10*time.Second, 10*time.Millisecond, func() error {
@@ -163,6 +189,92 @@ func TestStreams(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	for _, s := range []string{subjects.StreamEvents, subjects.StreamCommands, subjects.StreamResults, subjects.StreamDLQ, subjects.StreamLedger, subjects.ConsumerWorker} {
 		assert.Contains(t, out, s)
+	}
+
+	code, out, errOut = cli(t, "streams", "-o", "json", "-nats", p.NATSURL)
+	require.Equal(t, 0, code, errOut)
+	var doc struct {
+		Streams   []streamRow   `json:"streams"`
+		Consumers []consumerRow `json:"consumers"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &doc), out)
+	names := map[string]bool{}
+	for _, s := range doc.Streams {
+		assert.Empty(t, s.Missing, s.Name)
+		names[s.Name] = true
+	}
+	for _, s := range []string{subjects.StreamEvents, subjects.StreamCommands, subjects.StreamResults, subjects.StreamDLQ, subjects.StreamLedger} {
+		assert.True(t, names[s], "stream %s listed", s)
+	}
+	var worker bool
+	for _, c := range doc.Consumers {
+		worker = worker || c.Name == subjects.ConsumerWorker
+	}
+	assert.True(t, worker, "the worker's consumer is listed")
+}
+
+// TestUsageErrorsAndVersion: flag errors exit 2 and are printed once; the
+// version is printed for --version too (issue 15).
+func TestUsageErrorsAndVersion(t *testing.T) {
+	cases := []struct {
+		name     string
+		args     []string
+		code     int
+		stdout   string
+		stderr   string
+		noStderr string
+	}{
+		{name: "unknown flag", args: []string{"send", "-bogus"}, code: 2,
+			stderr: "flag provided but not defined: -bogus", noStderr: "praxis-adapter send:"},
+		{name: "bad -o", args: []string{"streams", "-o", "yaml"}, code: 2, stderr: "want table or json"},
+		{name: "--version", args: []string{"--version"}, code: 0, stdout: "praxis-adapter "},
+		{name: "version", args: []string{"version"}, code: 0, stdout: "praxis-adapter "},
+		{name: "version -o json", args: []string{"version", "-o", "json"}, code: 0, stdout: `"version"`},
+		{name: "help shows no backquoted placeholder", args: []string{"streams", "-h"}, code: 0,
+			stderr: "-nats string", noStderr: "-nats make run"},
+		{name: "replay needs seqs or -all", args: []string{"dlq", "replay"}, code: 2, stderr: "sequence numbers or -all"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := cli(t, tc.args...)
+			assert.Equal(t, tc.code, code, "stdout %q stderr %q", out, errOut)
+			if tc.stdout != "" {
+				assert.Contains(t, out, tc.stdout)
+			}
+			assert.NotContains(t, out+errOut, "(devel)")
+			if tc.stderr != "" {
+				assert.Contains(t, errOut, tc.stderr)
+				assert.Equal(t, 1, strings.Count(errOut, tc.stderr), "printed once: %q", errOut)
+			}
+			if tc.noStderr != "" {
+				assert.NotContains(t, errOut, tc.noStderr)
+			}
+		})
+	}
+}
+
+func TestParseFlagsInterspersed(t *testing.T) {
+	cases := []struct {
+		args []string
+		nats string
+		pos  []string
+	}{
+		{[]string{"a", "-nats", "x", "b"}, "x", []string{"a", "b"}},
+		{[]string{"-nats", "x", "a"}, "x", []string{"a"}},
+		{[]string{"a", "b", "-nats=x"}, "x", []string{"a", "b"}},
+		{[]string{"a", "--", "-nats", "x"}, "d", []string{"a", "-nats", "x"}},
+		{[]string{"-", "-nats", "x"}, "x", []string{"-"}},
+		{nil, "d", []string{}},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			env := &Env{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}
+			fs := newFlags(env, "t", "[flags]")
+			nats := fs.String("nats", "d", "")
+			require.NoError(t, parseFlags(fs, tc.args))
+			assert.Equal(t, tc.nats, *nats)
+			assert.Equal(t, tc.pos, append([]string{}, fs.Args()...))
+		})
 	}
 }
 

@@ -23,10 +23,13 @@ import (
 const HeaderReplayedFrom = "Praxis-Replayed-From"
 
 func runDLQ(ctx context.Context, env *Env, args []string) error {
-	usage := "<list|show|replay> [flags] [seq]\n\n" +
-		"  list            dead letters, oldest first (-app filters, -limit bounds)\n" +
-		"  show <seq>      one dead letter: its headers and the command, byte for byte\n" +
-		"  replay <seq>    re-publish the command to its subject, keeping its id (idempotency holds)\n"
+	usage := "<list|show|replay> [flags] [seq...]\n\n" +
+		"  list              dead letters, oldest first (filters below; -limit bounds; -o json)\n" +
+		"  show <seq>        one dead letter: its headers and the command, byte for byte\n" +
+		"  replay <seq>...   re-publish commands to their subjects, keeping their ids (idempotency holds:\n" +
+		"                    the worker reconciles with Praxis before any new call)\n" +
+		"  replay -all       replay every dead letter the filters select; -dry-run lists them only\n\n" +
+		"Filters (list, replay -all): -app, -command, -outcome, -reason (substring)\n"
 	if len(args) == 0 {
 		fmt.Fprintln(env.Stderr, "Usage: praxis-adapter dlq "+usage)
 		return fmt.Errorf("%w: want a dlq subcommand", errUsage)
@@ -39,11 +42,42 @@ func runDLQ(ctx context.Context, env *Env, args []string) error {
 	sub := args[0]
 	fs := newFlags(env, "dlq "+sub, "[flags]")
 	nf := addNATSFlags(fs)
-	app := fs.String("app", "", "only this application's dead letters (list)")
-	limit := fs.Int("limit", 100, "at most this many entries (list)")
-	del := fs.Bool("delete", false, "delete the dead letter once re-published (replay)")
-	if err := fs.Parse(args[1:]); err != nil {
+	var f dlqFilter
+	fs.StringVar(&f.app, "app", "", "only this application's dead letters (list, replay -all)")
+	fs.StringVar(&f.command, "command", "", "only this command, e.g. refund.create (list, replay -all)")
+	fs.StringVar(&f.outcome, "outcome", "", "only this outcome: invalid or failed (list, replay -all)")
+	fs.StringVar(&f.reason, "reason", "", "only reasons containing this text (list, replay -all)")
+	limit := fs.Int("limit", 100, "at most this many entries (list, replay -all)")
+	del := fs.Bool("delete", false, "delete each dead letter once re-published (replay)")
+	all := fs.Bool("all", false, "replay every dead letter the filters select (replay)")
+	dry := fs.Bool("dry-run", false, "show what replay would re-publish, publish nothing (replay)")
+	output := addOutputFlag(fs)
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
+	}
+	if err := checkOutput(*output); err != nil {
+		return err
+	}
+	switch sub {
+	case "list", "show", "replay":
+	default:
+		return fmt.Errorf("%w: unknown dlq subcommand %q (list, show, replay)", errUsage, sub)
+	}
+	var seqs []uint64
+	for _, a := range fs.Args() {
+		seq, err := strconv.ParseUint(a, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%w: %q is not a sequence number", errUsage, a)
+		}
+		seqs = append(seqs, seq)
+	}
+	switch {
+	case sub == "list" && len(seqs) > 0:
+		return fmt.Errorf("%w: dlq list takes no sequence numbers (use dlq show <seq>)", errUsage)
+	case sub == "show" && len(seqs) != 1:
+		return fmt.Errorf("%w: dlq show needs one dead letter's sequence number (see dlq list)", errUsage)
+	case sub == "replay" && *all == (len(seqs) > 0):
+		return fmt.Errorf("%w: dlq replay needs sequence numbers or -all (with filters), not both", errUsage)
 	}
 	nc, js, err := nf.connect()
 	if err != nil {
@@ -56,65 +90,144 @@ func runDLQ(ctx context.Context, env *Env, args []string) error {
 	}
 	switch sub {
 	case "list":
-		return dlqList(ctx, env, stream, *app, *limit)
-	case "show", "replay":
-		if fs.NArg() != 1 {
-			return fmt.Errorf("%w: dlq %s needs the dead letter's sequence number (see dlq list)", errUsage, sub)
-		}
-		seq, err := strconv.ParseUint(fs.Arg(0), 10, 64)
+		entries, total, err := dlqEntries(ctx, stream, f, *limit)
 		if err != nil {
-			return fmt.Errorf("%w: %q is not a sequence number", errUsage, fs.Arg(0))
+			return err
 		}
-		m, err := stream.GetMsg(ctx, seq)
+		return dlqPrint(env, entries, total, *output)
+	case "show":
+		m, err := stream.GetMsg(ctx, seqs[0])
 		if err != nil {
-			return fmt.Errorf("dead letter %d: %w", seq, err)
+			return fmt.Errorf("dead letter %d: %w", seqs[0], err)
 		}
-		if sub == "show" {
-			return dlqShow(env, m)
-		}
-		return dlqReplay(ctx, env, js, stream, m, *del)
+		return dlqShow(env, m)
 	}
-	return fmt.Errorf("%w: unknown dlq subcommand %q (list, show, replay)", errUsage, sub)
+	if *all {
+		entries, _, err := dlqEntries(ctx, stream, f, *limit)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			seqs = append(seqs, e.Seq)
+		}
+	}
+	if *dry {
+		for _, seq := range seqs {
+			fmt.Fprintf(env.Stdout, "would replay dead letter %d\n", seq)
+		}
+		fmt.Fprintf(env.Stderr, "dry run: %d dead letter(s) selected, nothing published\n", len(seqs))
+		return nil
+	}
+	var failed int
+	for _, seq := range seqs {
+		m, err := stream.GetMsg(ctx, seq)
+		if err == nil {
+			err = dlqReplay(ctx, env, js, stream, m, *del)
+		}
+		if err != nil {
+			failed++
+			fmt.Fprintf(env.Stderr, "dead letter %d: %v\n", seq, err)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d replays failed", failed, len(seqs))
+	}
+	return nil
 }
 
-func dlqList(ctx context.Context, env *Env, stream jetstream.Stream, app string, limit int) error {
+// dlqFilter selects dead letters by their headers.
+type dlqFilter struct{ app, command, outcome, reason string }
+
+func (f dlqFilter) match(e dlqEntry) bool {
+	return (f.command == "" || e.Command == f.command) &&
+		(f.outcome == "" || e.Outcome == f.outcome) &&
+		(f.reason == "" || strings.Contains(e.Reason, f.reason))
+}
+
+// dlqEntry is one dead letter in `dlq list` output; its JSON names are part
+// of the CLI's script contract (-o json).
+type dlqEntry struct {
+	Seq        uint64    `json:"seq"`
+	Time       time.Time `json:"time"`
+	Subject    string    `json:"subject"`
+	App        string    `json:"app"`
+	Command    string    `json:"command"`
+	CommandID  string    `json:"command_id"`
+	Outcome    string    `json:"outcome"`
+	Deliveries string    `json:"deliveries,omitempty"`
+	Reason     string    `json:"reason"`
+}
+
+// dlqEntries reads up to limit dead letters that match f, oldest first, and
+// the number stored under the application filter.
+func dlqEntries(ctx context.Context, stream jetstream.Stream, f dlqFilter, limit int) ([]dlqEntry, uint64, error) {
 	filter := subjects.AllDLQ
-	if app != "" {
-		filter = subjects.Root + ".dlq." + subjects.Token(app) + ".>"
+	if f.app != "" {
+		filter = subjects.Root + ".dlq." + subjects.Token(f.app) + ".>"
 	}
 	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(filter))
 	if err != nil {
-		return err
+		return nil, 0, err
+	}
+	entries := []dlqEntry{}
+	if info.State.Msgs == 0 || limit <= 0 {
+		return entries, info.State.Msgs, nil
+	}
+	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+	if err != nil {
+		return nil, 0, err
+	}
+	remaining := int(info.State.Msgs)
+	for remaining > 0 && len(entries) < limit {
+		batch, err := cons.Fetch(min(remaining, 256), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return nil, 0, err
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			meta, err := m.Metadata()
+			if err != nil {
+				continue
+			}
+			h := m.Headers()
+			e := dlqEntry{Seq: meta.Sequence.Stream, Time: meta.Timestamp.UTC(), Subject: m.Subject(),
+				CommandID: h.Get(worker.HeaderDLQCommandID), Outcome: h.Get(worker.HeaderDLQOutcome),
+				Deliveries: h.Get(worker.HeaderDLQDeliveries), Reason: h.Get(worker.HeaderDLQReason)}
+			e.App, e.Command, _ = subjects.ParseDeadLetter(m.Subject())
+			if f.match(e) && len(entries) < limit {
+				entries = append(entries, e)
+			}
+		}
+		if err := batch.Error(); err != nil && got == 0 {
+			return nil, 0, err
+		}
+		if got == 0 {
+			break
+		}
+		remaining -= got
+	}
+	return entries, info.State.Msgs, nil
+}
+
+func dlqPrint(env *Env, entries []dlqEntry, total uint64, output string) error {
+	if output == outputJSON {
+		return writeJSON(env, entries)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SEQ\tTIME\tSUBJECT\tCOMMAND ID\tOUTCOME\tDELIVERIES\tREASON")
-	n := 0
-	if info.State.Msgs > 0 {
-		cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
-		if err != nil {
-			return err
+	for _, e := range entries {
+		reason := e.Reason
+		if len(reason) > 90 {
+			reason = reason[:87] + "..."
 		}
-		want := min(int(info.State.Msgs), limit)
-		batch, err := cons.Fetch(want, jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			return err
-		}
-		for m := range batch.Messages() {
-			meta, _ := m.Metadata()
-			h := m.Headers()
-			reason := h.Get(worker.HeaderDLQReason)
-			if len(reason) > 90 {
-				reason = reason[:87] + "..."
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", meta.Sequence.Stream, meta.Timestamp.UTC().Format(time.RFC3339),
-				m.Subject(), h.Get(worker.HeaderDLQCommandID), h.Get(worker.HeaderDLQOutcome), h.Get(worker.HeaderDLQDeliveries), reason)
-			n++
-		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.Format(time.RFC3339),
+			e.Subject, e.CommandID, e.Outcome, e.Deliveries, reason)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stderr, "%d dead letter(s) shown of %d\n", n, info.State.Msgs)
+	fmt.Fprintf(env.Stderr, "%d dead letter(s) shown of %d\n", len(entries), total)
 	return nil
 }
 

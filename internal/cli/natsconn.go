@@ -25,7 +25,7 @@ func addNATSFlags(fs *flag.FlagSet) natsFlags {
 		url = defaultNATSURL
 	}
 	return natsFlags{
-		url:   fs.String("nats", url, "NATS server URL (env NATS_URL); `make run` listens on "+defaultNATSURL),
+		url:   fs.String("nats", url, "NATS server URL (env NATS_URL); make run listens on "+defaultNATSURL),
 		creds: fs.String("creds", os.Getenv("NATS_CREDS"), "NATS credentials file (env NATS_CREDS)"),
 	}
 }

@@ -44,7 +44,7 @@ func loadConfig(path string, demo bool) (*config.Config, error) {
 func roleConfig(env *Env, name string, args []string, demo bool) (*config.Config, error) {
 	fs := newFlags(env, name, "[flags]")
 	path := configFlag(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
 	return loadConfig(*path, demo)

@@ -18,7 +18,7 @@ const asyncAPIName = "asyncapi"
 // can get the exact schema of the binary they run without the source tree.
 func runSchema(_ context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "schema", "[name]\n\nWithout a name, lists the JSON Schemas of every message. With a name, prints that schema\n(e.g. command.cashier.session); 'asyncapi' prints the AsyncAPI 3 document of every subject.")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	switch fs.NArg() {

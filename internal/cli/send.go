@@ -23,7 +23,7 @@ func runSend(ctx context.Context, env *Env, args []string) error {
 	app := fs.String("app", "sandbox", "application name (the <app> subject token), or 'frontend' to route by website+currency")
 	timeout := fs.Duration("timeout", 60*time.Second, "how long to wait for the result")
 	get := fs.String("get", "", "print only this field of the result (e.g. auth_token, tid), for scripts")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {

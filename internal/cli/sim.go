@@ -31,7 +31,7 @@ func runSim(ctx context.Context, env *Env, args []string) error {
 	mode := fs.String("withdrawal-mode", string(sim.WithdrawalSameID), "how complete-withdrawal-request pays: same_id or split")
 	seed := fs.Uint64("seed", 1, "seed of the simulator's random source (tokens, faults)")
 	verbose := fs.Bool("v", false, "log at debug level (every refused call)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -16,7 +16,7 @@ func runTail(ctx context.Context, env *Env, args []string) error {
 	nf := addNATSFlags(fs)
 	history := fs.Bool("history", false, "replay what the streams already hold before following (events, results, dead letters, ledger)")
 	headers := fs.Bool("headers", false, "print message headers too")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	filters := fs.Args()

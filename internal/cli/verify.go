@@ -24,7 +24,7 @@ func runVerify(_ context.Context, env *Env, args []string) error {
 	list := fs.String("list", string(praxis.ListNotificationRequest), "signature field list (see -lists)")
 	sig := fs.String("signature", "", "the GT-Authentication header value")
 	lists := fs.Bool("lists", false, "print every field list and exit")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	var cfg *config.Config

@@ -18,7 +18,7 @@ func runWait(ctx context.Context, env *Env, args []string) error {
 		"then prints the newest one of each as <subject> <json>.")
 	nf := addNATSFlags(fs)
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {

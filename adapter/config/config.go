@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
 	"github.com/praxis-adapter/praxis-adapter/adapter/processor"

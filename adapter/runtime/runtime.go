@@ -335,7 +335,8 @@ func (r *Runtime) startSimulator() error {
 		return fmt.Errorf("simulator.listen %s: %w", r.cfg.Simulator.Listen, err)
 	}
 	r.simURL = "http://" + ln.Addr().String()
-	r.sim, err = sim.New(sim.Config{Applications: apps, BaseURL: r.simURL, Lists: r.lists(), ResendDelay: r.cfg.Simulator.ResendDelay},
+	r.sim, err = sim.New(sim.Config{Applications: apps, BaseURL: r.simURL, Lists: r.lists(), ResendDelay: r.cfg.Simulator.ResendDelay,
+		FirstTID: sim.ClockTID(time.Now())},
 		r.log.With().Str("component", "simulator").Logger())
 	if err != nil {
 		_ = ln.Close()

@@ -78,6 +78,21 @@ type Config struct {
 	Now func() time.Time
 	// HTTPClient sends webhooks; default a client with WebhookTimeout.
 	HTTPClient *http.Client
+	// FirstTID is where the tid counter starts (default 1,000,000, which
+	// keeps tests readable). A long-lived simulator whose events land in a
+	// persistent stream must not hand out a tid it handed out before a
+	// restart, or the ledger deduplicates the new deposit away: `run` and
+	// `sim` pass ClockTID(now).
+	FirstTID int64
+}
+
+// ClockTID is a first tid derived from the wall clock (microseconds since
+// 2020), so a restarted simulator never reuses a tid from an earlier run
+// unless that run created more than a million transactions a second. It
+// stays far below Praxis' 18-digit limit.
+func ClockTID(now time.Time) int64 {
+	const epoch = 1_577_836_800 // 2020-01-01T00:00:00Z
+	return now.UnixMicro() - epoch*1_000_000
 }
 
 func (c *Config) setDefaults() {
@@ -101,6 +116,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.FirstTID == 0 {
+		c.FirstTID = firstTID
 	}
 	for i := range c.Applications {
 		if c.Applications[i].WithdrawalMode == "" {

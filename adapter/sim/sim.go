@@ -68,7 +68,7 @@ func New(cfg Config, log zerolog.Logger) (*Simulator, error) {
 		rng:     newRNG(cfg.Seed),
 		apps:    make(map[string]*appState, len(cfg.Applications)),
 		merch:   make(map[string]bool),
-		nextTID: firstTID,
+		nextTID: cfg.FirstTID,
 		effects: newEffects(),
 		lanes:   make(map[string]*lane),
 		calls:   make(map[string]*atomic.Int64, len(knownPaths)),

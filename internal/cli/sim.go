@@ -61,6 +61,7 @@ func runSim(ctx context.Context, env *Env, args []string) error {
 		ResendDelay:   *resendDelay,
 		MaxDeliveries: *maxDeliveries,
 		Seed:          *seed,
+		FirstTID:      sim.ClockTID(time.Now()),
 	}, log)
 	if err != nil {
 		return err

@@ -232,6 +232,8 @@ func TestUsageErrorsAndVersion(t *testing.T) {
 		{name: "version -o json", args: []string{"version", "-o", "json"}, code: 0, stdout: `"version"`},
 		{name: "help shows no backquoted placeholder", args: []string{"streams", "-h"}, code: 0,
 			stderr: "-nats string", noStderr: "-nats make run"},
+		{name: "sim -h documents the test API and the secret", args: []string{"sim", "-h"}, code: 0,
+			stderr: "POST /sim/sessions/{auth_token}/pay"},
 		{name: "replay needs seqs or -all", args: []string{"dlq", "replay"}, code: 2, stderr: "sequence numbers or -all"},
 	}
 	for _, tc := range cases {

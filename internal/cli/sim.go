@@ -18,10 +18,36 @@ import (
 // local simulator, never for anything reachable by others.
 const publicTestSecret = "MerchantSecretKey"
 
+// simSynopsis is `sim -h`: the flags, the secret, and the test API a
+// developer drives the simulated customer and Praxis with.
+const simSynopsis = `[flags]
+
+Serves a faithful Praxis simulator: the Cashier, Agent and Direct APIs (signed
+as Praxis signs), a cashier page, and signed webhooks with Praxis-like resends.
+
+Secret: PRAXIS_SIM_SECRET, or else the PUBLIC test secret of Praxis'
+documentation ("MerchantSecretKey", the one 'run' also uses for the built-in
+simulator when an application names no secret). Local use only.
+
+Test API (JSON in and out, unsigned; errors are {"error": "..."}: 404 unknown
+token or tid, 409 state forbids the action, 400 bad input, 422 declined):
+  POST /sim/sessions/{auth_token}/pay       {"amount","payment_method","fee","three_ds"}
+  POST /sim/sessions/{auth_token}/decline   {"amount","reason"}
+  POST /sim/sessions/{auth_token}/cancel | expire
+  POST /sim/sessions/{auth_token}/withdraw  {"amount"}
+  POST /sim/transactions/{tid}/3ds          {"approve": bool}
+  POST /sim/transactions/{tid}/authorize | reject | error | approve | reverse | chargeback
+  POST /sim/transactions/{tid}/edit         {"amount","fee"}
+  GET  /sim/sessions/{auth_token}, /sim/transactions/{tid}
+  GET  /sim/state, /sim/effects, /sim/deliveries, /sim/balances, /sim/faults
+  POST /sim/faults                          a Faults object (rates, delays in ms)
+  POST /sim/reset
+The cashier page is GET /cashier/session/{auth_token}.`
+
 // runSim serves the Praxis simulator until ctx ends (Ctrl-C), so the adapter
 // or a developer's curl can talk to a Praxis without the sandbox.
 func runSim(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "sim", "[flags]")
+	fs := newFlags(env, "sim", simSynopsis)
 	listen := fs.String("listen", "127.0.0.1:8090", "address to listen on")
 	merchantID := fs.String("merchant-id", "Test-Integration-Merchant", "merchant_id the simulator accepts")
 	appKey := fs.String("application-key", "Sandbox", "application_key the simulator accepts")

@@ -15,7 +15,7 @@ FUZZ_TARGETS = \
 	./ingress:FuzzWebhooks \
 	./idempotency:FuzzClaimRecord
 
-.PHONY: all build run test test-short bench lint fuzz clean
+.PHONY: all build run test test-short bench lint fuzz clean example-node
 
 all: lint test
 
@@ -44,6 +44,10 @@ lint:
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
+
+## example-node: the Node.js example CRM (examples/node-crm) against a real `run` (needs node >= 20 and npm).
+example-node: build
+	cd examples/node-crm && npm ci --no-audit --no-fund && PRAXIS_ADAPTER_BIN=$(CURDIR)/bin/praxis-adapter npm test
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s).
 fuzz:

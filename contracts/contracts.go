@@ -38,6 +38,21 @@ var asyncAPIDoc string
 // to them relative to itself (./schemas/<name>.json).
 const schemaDir = "schemas"
 
+// SchemaVersion is the contracts' major version. It is part of every
+// schema's $id and of the dataschema URI events carry, so a consumer can
+// tell which contract a message follows; it changes only on a breaking
+// change, and the previous version's schemas are then kept beside it.
+const SchemaVersion = "v1"
+
+// SchemaIDBase prefixes every schema's $id: SchemaIDBase + name + ".json".
+// An identifier, not a download location: the schemas ship in this module
+// (`praxis-adapter schema <name>` prints one).
+const SchemaIDBase = "https://github.com/praxis-adapter/praxis-adapter/contracts/" + SchemaVersion + "/schemas/"
+
+// SchemaID is the $id of the schema called name, e.g.
+// SchemaID("command.result").
+func SchemaID(name string) string { return SchemaIDBase + name + ".json" }
+
 // ErrUnknownSchema is returned for a schema name that does not exist, so a
 // CLI can tell a typo from a read failure.
 var ErrUnknownSchema = errors.New("unknown schema")

@@ -16,7 +16,7 @@ import (
 
 // schemaBase is the URL the tests load the schema files under; their
 // relative $refs (defs.json#/...) resolve against it.
-const schemaBase = "https://contracts.praxis-adapter.test/schemas/"
+const schemaBase = SchemaIDBase
 
 // schemaSet compiles the embedded schemas on demand, all in one compiler so
 // cross-file $refs resolve.

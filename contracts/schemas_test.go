@@ -382,3 +382,16 @@ func TestResults(t *testing.T) {
 		assert.NoError(t, dec.Decode(&r), "contracts/schemas/command.result.json examples[%d] does not decode into command.Result", i)
 	}
 }
+
+// TestSchemaIDs: every schema carries a versioned $id (issue 15), the one
+// SchemaID gives, so consumers and events' dataschema name one contract.
+func TestSchemaIDs(t *testing.T) {
+	s := loadSchemas(t)
+	for _, name := range SchemaNames() {
+		t.Run(name, func(t *testing.T) {
+			id, _ := s.docs[name]["$id"].(string)
+			assert.Equal(t, SchemaID(name), id, "contracts/schemas/%s.json: $id", name)
+			assert.Contains(t, id, "/"+SchemaVersion+"/", "the $id names the contract version")
+		})
+	}
+}

@@ -479,6 +479,12 @@ func (c *Client) GetTransaction(ctx context.Context, id string) (*Response[Trans
 	return send[Transaction](ctx, c, call{method: http.MethodGet, path: PathTransaction, id: id})
 }
 
+// GetDepositRequest is GET /deposit-requests/{id} (a cashier's
+// lastDepositRequestId; its DepositURL is the hosted form).
+func (c *Client) GetDepositRequest(ctx context.Context, id string) (*Response[DepositRequest], error) {
+	return send[DepositRequest](ctx, c, call{method: http.MethodGet, path: PathDepositRequest, id: id})
+}
+
 // ListQuery is a collection query: Filter uses Rebilly's syntax
 // ("field:value,value;field:value", [AD] collectionFilter), Sort a field
 // with an optional leading "-".
@@ -553,9 +559,7 @@ func (c *Client) CreatePayout(ctx context.Context, req PayoutRequestBody) (*Resp
 // UpsertPayoutRequest is PUT /payout-requests/{id} with a client-chosen
 // id: the idempotent way to create a payout request (a repeat finds the
 // request and changes nothing new). 201 created, 200 already there.
-func (c *Client) UpsertPayoutRequest(ctx context.Context, req PayoutRequest) (*Response[PayoutRequest], error) {
-	id := req.ID
-	req.ID = ""
+func (c *Client) UpsertPayoutRequest(ctx context.Context, id string, req PayoutRequestInput) (*Response[PayoutRequest], error) {
 	return send[PayoutRequest](ctx, c, call{method: http.MethodPut, path: PathPayoutRequest, id: id, body: req})
 }
 

@@ -78,6 +78,12 @@ func RequestIDFor(commandID string) string {
 	return "x-" + hex.EncodeToString(sum[:24])
 }
 
+// ValidRequestID reports whether id may be sent as a requestId (API.md
+// §3.2: at most 50 characters of ^[\-\w]+$).
+func ValidRequestID(id string) bool {
+	return id != "" && len(id) <= maxIDLength && requestIDChars(id)
+}
+
 func requestIDChars(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]

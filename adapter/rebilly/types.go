@@ -269,6 +269,17 @@ func settleEach[T any, P interface {
 	return nil
 }
 
+// PayoutRequestInput is the body of POST /payout-requests and PUT
+// /payout-requests/{id} (the id is in the path).
+type PayoutRequestInput struct {
+	WebsiteID           string  `json:"websiteId"`
+	CustomerID          string  `json:"customerId"`
+	Currency            string  `json:"currency"`
+	Amount              Decimal `json:"amount"`
+	PaymentInstrumentID string  `json:"paymentInstrumentId,omitempty"`
+	Description         string  `json:"description,omitempty"`
+}
+
 // CancellationReason says who cancelled a payout request and why.
 type CancellationReason struct {
 	CanceledBy  string `json:"canceledBy,omitempty"`
@@ -371,5 +382,23 @@ type Problem struct {
 var knownSchemas = schemasFor(
 	reflect.TypeFor[Cashier](), reflect.TypeFor[Transaction](), reflect.TypeFor[Transactions](),
 	reflect.TypeFor[PayoutRequest](), reflect.TypeFor[PayoutRequests](), reflect.TypeFor[TransactionWebhook](),
-	reflect.TypeFor[Problem](),
+	reflect.TypeFor[Problem](), reflect.TypeFor[DepositRequest](),
 )
+
+// DepositRequest is what a cashier deposit rides on (API.md §5); its
+// _links rel "deposit" is the hosted deposit form (a candidate for the
+// customer-facing URL of a cashier, UNCONFIRMED).
+type DepositRequest struct {
+	ID             string   `json:"id"`
+	WebsiteID      string   `json:"websiteId,omitempty"`
+	CustomerID     string   `json:"customerId,omitempty"`
+	Currency       string   `json:"currency,omitempty"`
+	Status         string   `json:"status"`
+	TransactionIDs []string `json:"transactionIds,omitempty"`
+	RedirectURL    string   `json:"redirectUrl,omitempty"`
+	ExpirationTime string   `json:"expirationTime,omitempty"`
+	Links          []Link   `json:"_links,omitempty"`
+}
+
+// DepositURL is the hosted deposit form's link, or "".
+func (d *DepositRequest) DepositURL() string { return findLink(d.Links, "deposit") }

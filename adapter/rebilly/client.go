@@ -521,7 +521,7 @@ func Filter(pairs ...string) (string, error) {
 	parts := make([]string, 0, len(pairs)/2)
 	for i := 0; i < len(pairs); i += 2 {
 		if strings.ContainsAny(pairs[i+1], ",;:") || pairs[i+1] == "" {
-			return "", fmt.Errorf("rebilly filter: %s value must be non-empty without , ; or :", pairs[i])
+			return "", fmt.Errorf("rebilly filter: %s value must be non-empty and free of the separators comma, semicolon and colon", pairs[i])
 		}
 		parts = append(parts, pairs[i]+":"+pairs[i+1])
 	}

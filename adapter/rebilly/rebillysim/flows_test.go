@@ -384,3 +384,20 @@ func TestConfigValidate(t *testing.T) {
 		assert.ErrorContains(t, err, tc.want)
 	}
 }
+
+// TestExpiredCashier: an expired cashier takes no payment and its token is
+// gone.
+func TestExpiredCashier(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.cashier(t, nil)
+	_, err := e.sim.ExpireCashier(t.Context(), c.ID)
+	require.NoError(t, err)
+	got, err := e.client.GetCashier(t.Context(), c.ID)
+	require.NoError(t, err)
+	assert.Empty(t, got.Value.CashierToken)
+	_, err = e.sim.PayDeposit(t.Context(), c.ID, rebillysim.PayOptions{Amount: 100})
+	assert.ErrorIs(t, err, rebillysim.ErrInvalidState)
+	dep, err := e.client.GetDepositRequest(t.Context(), c.LastDepositRequestID)
+	require.NoError(t, err)
+	assert.Equal(t, "expired", dep.Value.Status)
+}

@@ -102,7 +102,10 @@ func (a DigestAuth) Verify(r *http.Request, now time.Time) error {
 	if !ok || !strings.EqualFold(scheme, "Digest") || len(a.Key) < 16 || a.Username == "" {
 		return ErrUnauthorized
 	}
-	p := ParseAuthParams(params)
+	p, dup := parseAuthParams(params)
+	if dup {
+		return fmt.Errorf("%w: a parameter appears twice", ErrUnauthorized)
+	}
 	nonce := p["nonce"]
 	tsText, _, _ := strings.Cut(nonce, ".")
 	ts, err := strconv.ParseInt(tsText, 10, 64)
@@ -133,17 +136,23 @@ func (a DigestAuth) Verify(r *http.Request, now time.Time) error {
 
 // ParseAuthParams reads the comma-separated k=v and k="v" parameters of an
 // Authorization or WWW-Authenticate value (RFC 9110 §11.2). Names are
-// lower-cased; a malformed tail is ignored.
+// lower-cased; a malformed tail is ignored; of a repeated name the last
+// value wins (Verify refuses repeats).
 func ParseAuthParams(s string) map[string]string {
-	out := map[string]string{}
+	out, _ := parseAuthParams(s)
+	return out
+}
+
+func parseAuthParams(s string) (out map[string]string, dup bool) {
+	out = map[string]string{}
 	for {
 		s = strings.TrimLeft(s, " \t,")
 		if s == "" {
-			return out
+			return out, dup
 		}
 		eq := strings.IndexByte(s, '=')
 		if eq <= 0 {
-			return out
+			return out, dup
 		}
 		name := strings.ToLower(strings.TrimSpace(s[:eq]))
 		s = strings.TrimLeft(s[eq+1:], " \t")
@@ -158,7 +167,7 @@ func ParseAuthParams(s string) map[string]string {
 				b.WriteByte(s[i])
 			}
 			if i >= len(s) {
-				return out
+				return out, dup
 			}
 			val, s = b.String(), s[i+1:]
 		} else {
@@ -167,6 +176,9 @@ func ParseAuthParams(s string) map[string]string {
 				end = len(s)
 			}
 			val, s = strings.TrimSpace(s[:end]), s[end:]
+		}
+		if _, seen := out[name]; seen {
+			dup = true
 		}
 		out[name] = val
 	}

@@ -3,7 +3,6 @@ package rebilly
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/praxis-adapter/praxis-adapter/adapter/provider/providertest"
 )
 
 func newTestClient(t *testing.T, url string) *Client {
@@ -106,12 +107,8 @@ func TestDuplicateRequestIDIsUnknown(t *testing.T) {
 
 func TestTransportOutcomes(t *testing.T) {
 	t.Run("refused connection: transient, not sent", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		addr := ln.Addr().String()
-		require.NoError(t, ln.Close())
-		c := newTestClient(t, "http://"+addr)
-		_, err = c.Refund(t.Context(), "txn_1", RefundRequest{Amount: "1"})
+		c := newTestClient(t, providertest.DeadURL(t))
+		_, err := c.Refund(t.Context(), "txn_1", RefundRequest{Amount: "1"})
 		assert.Equal(t, OutcomeTransient, Classify(err))
 		var e *Error
 		require.ErrorAs(t, err, &e)

@@ -3,11 +3,12 @@
 // idempotency/storetest here): whatever the provider, a state-changing call
 // is classified the same way, an effect whose reply was lost is reported
 // unknown and found by a lookup, and nothing the adapter cannot see happens
-// twice. Rebilly runs it today (adapter/rebilly/rebillysim); Praxis can run
-// it by writing a Harness over adapter/praxis and adapter/sim.
+// twice. Rebilly (adapter/rebilly/rebillysim) and Praxis (praxis_test.go
+// here, over adapter/praxis and adapter/sim) both run it.
 package providertest
 
 import (
+	"net"
 	"testing"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/provider"
@@ -94,4 +95,19 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 			t.Fatalf("classified %s (sent %v), want transient, not sent", outcome, sent)
 		}
 	})
+}
+
+// DeadURL is an http:// URL of a local port nobody listens on, for
+// Harness.Unreachable.
+func DeadURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	return "http://" + addr
 }

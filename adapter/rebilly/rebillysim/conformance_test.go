@@ -2,7 +2,6 @@ package rebillysim_test
 
 import (
 	"errors"
-	"net"
 	"testing"
 	"time"
 
@@ -36,11 +35,7 @@ func (h refundHarness) Effect(t *testing.T) (string, error) {
 }
 
 func (h refundHarness) Unreachable(t *testing.T) error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	c, err := rebilly.NewClient(rebilly.ClientConfig{BaseURL: "http://" + addr, APIKey: apiKey, Timeout: time.Second})
+	c, err := rebilly.NewClient(rebilly.ClientConfig{BaseURL: providertest.DeadURL(t), APIKey: apiKey, Timeout: time.Second})
 	require.NoError(t, err)
 	_, err = c.Refund(t.Context(), "txn_1", rebilly.RefundRequest{Amount: "1.00"})
 	return err

@@ -3,7 +3,10 @@
 // answered: today the outcome of a provider call.
 package provider
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Outcome classifies a provider call so the caller knows whether, and how,
 // it may retry. Each protocol package (adapter/rebilly; adapter/praxis has
@@ -37,4 +40,46 @@ func (o Outcome) String() string {
 		return "unknown"
 	}
 	return fmt.Sprintf("outcome(%d)", int(o))
+}
+
+// Sentinels every provider's call error matches with errors.Is, so the
+// worker can branch on the outcome without knowing the provider.
+var (
+	ErrRejected  = errors.New("provider rejected the request")
+	ErrTransient = errors.New("provider call failed transiently")
+	ErrUnknown   = errors.New("provider call outcome unknown")
+)
+
+// Is reports whether target is the sentinel of o; a provider's error type
+// calls it from its own Is method.
+func (o Outcome) Is(target error) bool {
+	switch target {
+	case ErrRejected:
+		return o == Rejected
+	case ErrTransient:
+		return o == Transient
+	case ErrUnknown:
+		return o == Unknown
+	}
+	return false
+}
+
+// Classified is implemented by a provider's call error.
+type Classified interface {
+	error
+	ProviderOutcome() Outcome
+}
+
+// Classify returns the outcome of a provider call's error: nil is a
+// success, and an error that carries no outcome (a bug, not a provider's
+// answer) counts as unknown, so nothing is retried blindly.
+func Classify(err error) Outcome {
+	if err == nil {
+		return Success
+	}
+	var c Classified
+	if errors.As(err, &c) {
+		return c.ProviderOutcome()
+	}
+	return Unknown
 }

@@ -62,11 +62,12 @@ const (
 	OutcomeUnknown = provider.Unknown
 )
 
-// Sentinels that errors.Is matches against an *Error.
+// Sentinels that errors.Is matches against an *Error; the three outcome
+// sentinels are the provider-neutral ones.
 var (
-	ErrRejected       = errors.New("rebilly rejected the request")
-	ErrTransient      = errors.New("rebilly call failed transiently")
-	ErrUnknownOutcome = errors.New("rebilly call outcome unknown")
+	ErrRejected       = provider.ErrRejected
+	ErrTransient      = provider.ErrTransient
+	ErrUnknownOutcome = provider.ErrUnknown
 	// ErrNotFound matches a 404: the resource does not exist (a lookup's
 	// definite "no").
 	ErrNotFound = errors.New("rebilly resource not found")
@@ -136,33 +137,21 @@ func (e *Error) Unwrap() error { return e.Err }
 // Is lets errors.Is(err, ErrRejected) and friends match.
 func (e *Error) Is(target error) bool {
 	switch target {
-	case ErrRejected:
-		return e.Outcome == OutcomeRejected
-	case ErrTransient:
-		return e.Outcome == OutcomeTransient
-	case ErrUnknownOutcome:
-		return e.Outcome == OutcomeUnknown
 	case ErrNotFound:
 		return e.HTTPStatus == http.StatusNotFound
 	case ErrDuplicateRequestID:
 		return e.Duplicate
 	}
-	return false
+	return e.Outcome.Is(target)
 }
+
+// ProviderOutcome makes *Error a provider.Classified.
+func (e *Error) ProviderOutcome() Outcome { return e.Outcome }
 
 // Classify returns the outcome of a call's error: nil is a success, and an
 // error that is not an *Error (a bug, not a Rebilly answer) counts as
-// unknown.
-func Classify(err error) Outcome {
-	if err == nil {
-		return OutcomeSuccess
-	}
-	var re *Error
-	if errors.As(err, &re) {
-		return re.Outcome
-	}
-	return OutcomeUnknown
-}
+// unknown. It is provider.Classify.
+func Classify(err error) Outcome { return provider.Classify(err) }
 
 // RateLimit is what the rate-limit headers said (API.md §8). Rebilly's spec
 // names X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Retry-After

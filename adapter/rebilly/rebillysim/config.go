@@ -91,6 +91,9 @@ type Config struct {
 	MaxDeliveries int
 	// WebhookTimeout bounds one delivery attempt; default 10 s.
 	WebhookTimeout time.Duration
+	// DeliveryLogLimit bounds the in-memory delivery log (oldest dropped
+	// first); default 100000.
+	DeliveryLogLimit int
 	// Currencies converts amounts; nil means the ISO table.
 	Currencies *money.Currencies
 	// Faults are the faults injected from the start; SetFaults changes them.
@@ -126,6 +129,9 @@ func (c *Config) setDefaults() {
 	if c.WebhookTimeout == 0 {
 		c.WebhookTimeout = 10 * time.Second
 	}
+	if c.DeliveryLogLimit == 0 {
+		c.DeliveryLogLimit = 100_000
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -159,6 +165,8 @@ func (c *Config) Validate() error {
 		return errors.New("rebilly sim config: cashier_lifetime, resend_delay and webhook_timeout must not be negative")
 	case c.MaxDeliveries < 1:
 		return errors.New("rebilly sim config: max_deliveries: must be at least 1")
+	case c.DeliveryLogLimit < 1:
+		return errors.New("rebilly sim config: delivery_log_limit: must be at least 1")
 	case c.RateLimit.Limit < 0 || (c.RateLimit.Limit > 0 && c.RateLimit.Window <= 0):
 		return errors.New("rebilly sim config: rate_limit: limit must not be negative, and a limit needs a positive window")
 	}

@@ -44,7 +44,8 @@ type Delivery struct {
 	At         time.Time `json:"at"`
 }
 
-// Deliveries returns the delivery log, oldest first.
+// Deliveries returns the delivery log, oldest first (at most
+// Config.DeliveryLogLimit entries).
 func (s *Simulator) Deliveries() []Delivery {
 	s.dmu.Lock()
 	defer s.dmu.Unlock()
@@ -282,6 +283,9 @@ func (s *Simulator) record(gen uint64, d Delivery) {
 	}
 	s.dseq++
 	d.Seq = s.dseq
+	if len(s.deliveries) >= s.cfg.DeliveryLogLimit {
+		s.deliveries = append(s.deliveries[:0], s.deliveries[len(s.deliveries)-s.cfg.DeliveryLogLimit+1:]...)
+	}
 	s.deliveries = append(s.deliveries, d)
 }
 

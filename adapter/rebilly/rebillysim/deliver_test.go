@@ -102,6 +102,7 @@ func TestNotificationResend(t *testing.T) {
 	e := newEnv(t, func(c *rebillysim.Config) {
 		c.NotificationBody = "transaction"
 		c.MaxDeliveries = 5
+		c.DeliveryLogLimit = 4
 	})
 	n := 0
 	e.hook.setCheck(func(*http.Request) int {
@@ -131,7 +132,9 @@ func TestNotificationResend(t *testing.T) {
 	require.NoError(t, err)
 	e.hook.waitCalls(t, 5)
 	e.quiet(t)
-	assert.True(t, e.sim.Deliveries()[len(e.sim.Deliveries())-1].Duplicate)
+	ds = e.sim.Deliveries()
+	assert.Len(t, ds, 4, "the log keeps the newest DeliveryLogLimit")
+	assert.True(t, ds[len(ds)-1].Duplicate)
 }
 
 // TestTestAPI drives a deposit and the faults over HTTP, as a demo would.

@@ -374,6 +374,7 @@ func TestConfigValidate(t *testing.T) {
 		{rebillysim.Config{APIKeys: []string{"k"}, Duplicate: "maybe"}, "duplicate"},
 		{rebillysim.Config{APIKeys: []string{"k"}, NotificationBody: "xml"}, "notification_body"},
 		{rebillysim.Config{APIKeys: []string{"k"}, RateLimit: rebillysim.RateLimit{Limit: 1}}, "rate_limit"},
+		{rebillysim.Config{APIKeys: []string{"k"}, DeliveryLogLimit: -1}, "delivery_log_limit"},
 		{rebillysim.Config{APIKeys: []string{"k"}, Webhooks: []rebillysim.Webhook{{URL: "nope"}}}, "webhooks[0].url"},
 		{rebillysim.Config{APIKeys: []string{"k"}, Webhooks: []rebillysim.Webhook{{URL: "http://x", AuthType: "basic"}}}, "webhooks[0].username"},
 		{rebillysim.Config{APIKeys: []string{"k"}, Faults: rebillysim.Faults{Endpoints: map[string]rebillysim.EndpointFaults{"GET /nope": {}}}}, "unknown operation"},

@@ -210,8 +210,8 @@ func TestSelectReverse(t *testing.T) {
 		pr("p2", "2026-01-02T00:00:00Z", 5000, PayoutPending, "EUR"),
 		pr("p0", "2025-12-31T00:00:00Z", 700, PayoutApproved, "EUR"),
 		pr("pu", "2025-12-30T00:00:00Z", 100, PayoutPending, "USD"),
-		pr("p1", "2026-01-01T00:00:00Z", 1000, PayoutPending, "EUR"), // listed twice
-		pr("p4", "2026-01-02T00:00:00Z", 200, PayoutPending, "EUR"),  // same time as p2, sorts after by id
+		pr("p1", "2026-01-01T00:00:00Z", 1000, PayoutPending, "EUR"),     // listed twice
+		pr("p4", "2026-01-02T01:00:00+01:00", 200, PayoutPending, "EUR"), // the same instant as p2, sorts after by id
 	}
 	ids := func(s ReverseSelection) []string {
 		var out []string

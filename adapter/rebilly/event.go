@@ -37,8 +37,13 @@ func EventType(t *Transaction) string {
 
 // EventKey is the dedup key (and Nats-Msg-Id) of a confirmed transaction:
 // organization, id and revision of the GET that confirmed it, so the same
-// state published twice is one event and every change is a new one.
+// state published twice is one event and every change is a new one. A
+// transaction without a revision (the spec has one; tolerated) is keyed by
+// its updatedTime and result instead, so its changes are not merged.
 func EventKey(organizationID string, t *Transaction) string {
+	if t.Revision == 0 {
+		return "rebilly:" + organizationID + ":" + t.ID + ":t" + t.UpdatedTime + ":" + t.Result
+	}
 	return "rebilly:" + organizationID + ":" + t.ID + ":" + strconv.FormatInt(t.Revision, 10)
 }
 

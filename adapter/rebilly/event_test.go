@@ -24,6 +24,8 @@ func TestEventTypeAndKey(t *testing.T) {
 		assert.Equal(t, tc.want, EventType(&tc.tx), tc.tx.Type)
 	}
 	assert.Equal(t, "rebilly:org_1:txn_1:3", EventKey("org_1", &Transaction{ID: "txn_1", Revision: 3}))
+	assert.NotEqual(t, EventKey("o", &Transaction{ID: "t", UpdatedTime: "2026-01-01T00:00:00Z", Result: ResultUnknown}),
+		EventKey("o", &Transaction{ID: "t", UpdatedTime: "2026-01-01T00:00:05Z", Result: ResultApproved}), "no revision: changes stay apart")
 }
 
 func TestNotificationID(t *testing.T) {

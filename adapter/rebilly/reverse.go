@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"sort"
+	"strings"
+	"time"
 )
 
 // ReverseSelection is what a reverse withdrawal cancels.
@@ -43,8 +45,8 @@ func SelectReverse(requests []PayoutRequest, currency string, limit int64) Rever
 	}
 	sort.SliceStable(eligible, func(i, j int) bool {
 		a, b := eligible[i], eligible[j]
-		if a.CreatedTime != b.CreatedTime {
-			return a.CreatedTime < b.CreatedTime // RFC 3339 UTC sorts as text
+		if c := compareTimes(a.CreatedTime, b.CreatedTime); c != 0 {
+			return c < 0
 		}
 		return a.ID < b.ID
 	})
@@ -63,6 +65,17 @@ func SelectReverse(requests []PayoutRequest, currency string, limit int64) Rever
 		out.Total += p.AmountMinor
 	}
 	return out
+}
+
+// compareTimes orders two RFC 3339 timestamps by instant (offsets and
+// fractions differ in spelling); one that does not parse sorts as text.
+func compareTimes(a, b string) int {
+	ta, errA := time.Parse(time.RFC3339Nano, a)
+	tb, errB := time.Parse(time.RFC3339Nano, b)
+	if errA != nil || errB != nil {
+		return strings.Compare(a, b)
+	}
+	return ta.Compare(tb)
 }
 
 // RequestIDFor derives the requestId of a command from its id, the same on

@@ -11,6 +11,8 @@ FUZZ_TARGETS = \
 	./adapter/praxis:FuzzExtract \
 	./adapter/praxis:FuzzVerify \
 	./adapter/praxis:FuzzDecodeNotification \
+	./adapter/rebilly:FuzzDecode \
+	./adapter/money:FuzzToMinor \
 	./adapter/cloudevent:FuzzAppendString \
 	./ingress:FuzzWebhooks \
 	./idempotency:FuzzClaimRecord

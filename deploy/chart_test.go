@@ -780,6 +780,9 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{"worker PDB blocks drains", map[string]any{"worker": map[string]any{"keda": map[string]any{"enabled": false}, "replicas": 1}}, "worker.pdb.minAvailable"},
 		{"KEDA target above max_in_flight", map[string]any{"worker": map[string]any{"keda": map[string]any{"lagThreshold": 100}}}, "worker.keda.lagThreshold"},
 		{"KEDA without an account", map[string]any{"worker": map[string]any{"keda": map[string]any{"account": ""}}}, "worker.keda.account"},
+		{"misspelt value", map[string]any{"ingres": map[string]any{"replicas": 3}}, "ingres"},
+		{"port as a string", map[string]any{"admin": map[string]any{"port": "8482"}}, "admin"},
+		{"digest not sha256", map[string]any{"image": map[string]any{"digest": "latest"}}, "digest"},
 		{"application without a secret", map[string]any{"config": map[string]any{"applications": []any{
 			map[string]any{"name": "x", "merchant_id": "m", "application_key": "k"},
 		}}}, "config.applications[0]"},
@@ -790,6 +793,44 @@ func TestChartRefusesBadValues(t *testing.T) {
 			require.Error(t, err, "rendering must fail")
 			assert.Contains(t, err.Error(), tc.want)
 		})
+	}
+}
+
+// TestChartValuesHoldNoSecret: the chart's values (defaults and the
+// production example) only ever name Secrets and keys: no password, token
+// or merchant secret, and no URL with credentials in it.
+func TestChartValuesHoldNoSecret(t *testing.T) {
+	secretKey := regexp.MustCompile(`(?i)^(password|passwd|token|secret|secret_value|api_?key|private_?key|creds?|credentials)$`)
+	urlWithPassword := regexp.MustCompile(`://[^/@\s]*:[^/@\s]*@`)
+	ch := loadChart(t)
+	files := map[string]map[string]any{chartDir + "/values.yaml": ch.Values}
+	v, err := chartutil.ReadValuesFile(chartProdValues)
+	require.NoError(t, err)
+	files[chartProdValues] = v.AsMap()
+	for file, vals := range files {
+		var walk func(path string, v any)
+		walk = func(path string, v any) {
+			switch x := v.(type) {
+			case map[string]any:
+				for k, e := range x {
+					if secretKey.MatchString(k) {
+						if s, ok := e.(string); ok {
+							assert.Empty(t, s, "%s: %s.%s holds a value: name a Secret instead", file, path, k)
+						}
+					}
+					walk(path+"."+k, e)
+				}
+			case []any:
+				for i, e := range x {
+					walk(fmt.Sprintf("%s[%d]", path, i), e)
+				}
+			case string:
+				assert.NotRegexp(t, urlWithPassword, x, "%s: %s is a URL with credentials: put it in the Secret", file, path)
+			}
+		}
+		walk("", vals)
+		// The config never carries the Redis URL (it has the password).
+		assert.Nil(t, dig(vals, "config", "redis", "url"), "%s: config.redis.url: REDIS_URL comes from the Secret", file)
 	}
 }
 

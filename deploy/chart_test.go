@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"reflect"
@@ -41,6 +42,7 @@ const (
 	chartProdValues = chartDir + "/ci/production-values.yaml"
 	rulesFile       = "prometheus/praxis-adapter-rules.yaml"
 	chartRulesLink  = chartDir + "/files/praxis-adapter-rules.yaml"
+	dashboardFile   = "grafana/praxis-adapter.json"
 	adminListenEnv  = "PRAXIS_ADMIN_LISTEN"
 )
 
@@ -404,16 +406,18 @@ func TestImagesPinned(t *testing.T) {
 // Kubernetes types, and checks the result against the code the way
 // deploy_test.go checks deploy/k8s.
 func TestChart(t *testing.T) {
-	info, err := os.Lstat(chartRulesLink)
-	require.NoError(t, err)
-	assert.NotZero(t, info.Mode()&os.ModeSymlink, "%s must be a link to %s (one file, two uses)", chartRulesLink, rulesFile)
+	for link, target := range map[string]string{chartRulesLink: rulesFile, chartDir + "/files/praxis-adapter-dashboard.json": dashboardFile} {
+		info, err := os.Lstat(link)
+		require.NoError(t, err)
+		assert.NotZero(t, info.Mode()&os.ModeSymlink, "%s must be a link to %s (one file, two uses)", link, target)
+	}
 
 	for _, tc := range []struct {
 		values    string
 		wantKinds map[string]int
 	}{
 		{"", map[string]int{"ConfigMap": 1, "Deployment": 2, "Service": 2, "PodDisruptionBudget": 2, "HorizontalPodAutoscaler": 1, "ScaledObject": 1}},
-		{chartProdValues, map[string]int{"ConfigMap": 1, "Deployment": 2, "Service": 2, "PodDisruptionBudget": 2, "HorizontalPodAutoscaler": 1,
+		{chartProdValues, map[string]int{"ConfigMap": 2, "Deployment": 2, "Service": 2, "PodDisruptionBudget": 2, "HorizontalPodAutoscaler": 1,
 			"ScaledObject": 1, "TriggerAuthentication": 1, "ServiceMonitor": 1, "PrometheusRule": 1, "NetworkPolicy": 2}},
 	} {
 		rc := renderChart(t, tc.values)
@@ -573,7 +577,14 @@ func checkChartObjects(t *testing.T, rc renderedChart, typed map[string]any) {
 		case *appsv1.Deployment:
 			deps[o.Labels["app.kubernetes.io/component"]] = o
 		case *corev1.ConfigMap:
-			require.NoError(t, config.Parse([]byte(o.Data["config.yaml"]), &cfg), "%s: config.yaml", d.where())
+			if raw, ok := o.Data["config.yaml"]; ok {
+				require.NoError(t, config.Parse([]byte(raw), &cfg), "%s: config.yaml", d.where())
+			}
+			if raw, ok := o.Data["praxis-adapter.json"]; ok {
+				want, err := os.ReadFile(dashboardFile)
+				require.NoError(t, err)
+				assert.JSONEq(t, string(want), raw, "%s: must hold %s, unchanged", d.where(), dashboardFile)
+			}
 		case *corev1.Service:
 			services = append(services, o)
 		}
@@ -831,6 +842,37 @@ func TestChartValuesHoldNoSecret(t *testing.T) {
 		walk("", vals)
 		// The config never carries the Redis URL (it has the password).
 		assert.Nil(t, dig(vals, "config", "redis", "url"), "%s: config.redis.url: REDIS_URL comes from the Secret", file)
+	}
+}
+
+// TestDashboardStreamPanels: the dashboard shows the consumer lag of the
+// worker and ledger consumers and the depth of the dead-letter stream (the
+// queries themselves are checked by TestDashboard).
+func TestDashboardStreamPanels(t *testing.T) {
+	raw, err := os.ReadFile(dashboardFile)
+	require.NoError(t, err)
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &dash))
+	var exprs []string
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			exprs = append(exprs, tg.Expr)
+		}
+	}
+	all := strings.Join(exprs, "\n")
+	for _, want := range []struct{ what, re string }{
+		{"consumer lag (pending)", `nats_consumer_num_pending\{`},
+		{"consumer lag (ack pending)", `nats_consumer_num_ack_pending\{`},
+		{"DLQ depth", `nats_stream_total_messages\{[^}]*stream_name="` + subjects.StreamDLQ + `"`},
+	} {
+		assert.Regexp(t, want.re, all, "%s: no panel shows %s", dashboardFile, want.what)
 	}
 }
 

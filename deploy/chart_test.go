@@ -876,6 +876,53 @@ func TestDashboardStreamPanels(t *testing.T) {
 	}
 }
 
+// balanced is a syntax check a PromQL parser would make first (the full
+// parser lives in the Prometheus server module, too heavy for this test):
+// brackets pair up and quotes close.
+func balanced(expr string) error {
+	var stack []rune
+	pairs := map[rune]rune{')': '(', ']': '[', '}': '{'}
+	var quote rune
+	for i, r := range expr {
+		switch {
+		case quote != 0:
+			if r == quote && (i == 0 || expr[i-1] != '\\') {
+				quote = 0
+			}
+		case r == '"' || r == '\'' || r == '`':
+			quote = r
+		case r == '(' || r == '[' || r == '{':
+			stack = append(stack, r)
+		case pairs[r] != 0:
+			if len(stack) == 0 || stack[len(stack)-1] != pairs[r] {
+				return fmt.Errorf("unbalanced %q at byte %d", r, i)
+			}
+			stack = stack[:len(stack)-1]
+		}
+	}
+	if quote != 0 {
+		return fmt.Errorf("unclosed %c", quote)
+	}
+	if len(stack) > 0 {
+		return fmt.Errorf("unclosed %q", stack[len(stack)-1])
+	}
+	return nil
+}
+
+func TestBalanced(t *testing.T) {
+	for _, tc := range []struct {
+		expr string
+		ok   bool
+	}{
+		{`sum by (kind) (rate(x{a="b)"}[5m]))`, true},
+		{`sum by (kind) (rate(x{a="b"}[5m])`, false},
+		{`rate(x{a="b}[5m])`, false},
+		{`x{a="b"]`, false},
+	} {
+		assert.Equal(t, tc.ok, balanced(tc.expr) == nil, "%s", tc.expr)
+	}
+}
+
 // ---------------------------------------------------------------------------
 // Alert rules
 
@@ -1021,6 +1068,7 @@ var (
 // subjects, and every label grouped or matched against the series read.
 func checkPromQL(t *testing.T, where, expr string, metrics map[string]metricDef, allowPending bool) {
 	t.Helper()
+	assert.NoError(t, balanced(expr), "%s: %s", where, expr)
 	allowed := map[string]bool{}
 	for _, l := range targetLabels {
 		allowed[l] = true

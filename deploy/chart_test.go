@@ -312,7 +312,7 @@ func decodeObject(t *testing.T, where string, raw []byte) any {
 	return obj
 }
 
-// typedOf decodes every object of a rendering and returns them by where().
+// typed decodes every object of a rendering and returns them by where().
 func (rc renderedChart) typed(t *testing.T) map[string]any {
 	t.Helper()
 	out := map[string]any{}

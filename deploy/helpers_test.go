@@ -21,6 +21,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
@@ -63,6 +64,9 @@ func deployFiles(t *testing.T, exts ...string) []string {
 			return err
 		}
 		if d.IsDir() {
+			if d.Name() == "templates" && strings.HasPrefix(p, "chart/") {
+				return filepath.SkipDir // Helm templates: YAML only once rendered (chart_test.go)
+			}
 			return nil
 		}
 		for _, e := range exts {
@@ -344,6 +348,25 @@ func cliEnvNames(t *testing.T) map[string]bool {
 	return out
 }
 
+// assertImageUser: a Kubernetes container runs as the image's numeric
+// non-root user, with a read-only root filesystem, no privilege escalation
+// and no capabilities (pod or container securityContext).
+func assertImageUser(t *testing.T, c adapterContainer, uid int) {
+	t.Helper()
+	pick := func(k string) any {
+		if v, ok := c.ContainerSc[k]; ok {
+			return v
+		}
+		return c.PodSec[k]
+	}
+	assert.Equal(t, true, pick("runAsNonRoot"), "%s: securityContext.runAsNonRoot must be true", c.Where)
+	u, _ := num(pick("runAsUser"))
+	assert.Equal(t, uid, u, "%s: securityContext.runAsUser must be the Dockerfile's USER %d", c.Where, uid)
+	assert.Equal(t, true, c.ContainerSc["readOnlyRootFilesystem"], "%s: containers[].securityContext.readOnlyRootFilesystem must be true", c.Where)
+	assert.Equal(t, false, c.ContainerSc["allowPrivilegeEscalation"], "%s: containers[].securityContext.allowPrivilegeEscalation must be false", c.Where)
+	assert.Equal(t, []string{"ALL"}, stringList(dig(c.ContainerSc, "capabilities", "drop")), "%s: containers[].securityContext.capabilities.drop must be [ALL]", c.Where)
+}
+
 // goRuntimeEnv are variables the Go runtime reads; manifests may set them.
 var goRuntimeEnv = map[string]bool{"GOMEMLIMIT": true, "GOMAXPROCS": true, "GOGC": true, "GODEBUG": true, "TZ": true}
 
@@ -462,6 +485,7 @@ func codeMetrics(t *testing.T) map[string]metricDef {
 					return true
 				}
 				parts := map[string]string{}
+				var constLabels []string
 				for _, el := range lit.Elts {
 					kv, ok := el.(*ast.KeyValueExpr)
 					if !ok {
@@ -473,6 +497,17 @@ func codeMetrics(t *testing.T) map[string]metricDef {
 					}
 					if s, ok := resolve(kv.Value); ok {
 						parts[key.Name] = s
+					}
+					// ConstLabels: prometheus.Labels{"version": ...} are
+					// labels of the series too (praxis_build_info).
+					if cl, ok := kv.Value.(*ast.CompositeLit); ok && key.Name == "ConstLabels" {
+						for _, e := range cl.Elts {
+							if lkv, ok := e.(*ast.KeyValueExpr); ok {
+								if s, ok := resolve(lkv.Key); ok {
+									constLabels = append(constLabels, s)
+								}
+							}
+						}
 					}
 				}
 				if parts["Name"] == "" {
@@ -486,6 +521,9 @@ func codeMetrics(t *testing.T) map[string]metricDef {
 				}
 				def := metricDef{Name: strings.Join(nameParts, "_"), Kind: strings.ToLower(m[1]), Labels: map[string]bool{}, File: file}
 				def.LabelsKnown = m[2] == ""
+				for _, l := range constLabels {
+					def.Labels[l] = true
+				}
 				if m[2] != "" && len(call.Args) > 1 {
 					if ll, ok := call.Args[1].(*ast.CompositeLit); ok {
 						def.LabelsKnown = true

@@ -301,6 +301,9 @@ type State struct {
 	Released       bool   `json:"released,omitempty"`
 	PayoutReversed bool   `json:"payout_reversed,omitempty"`
 
+	// Holds are doubtful movements waiting for an operator (see Hold).
+	Holds []*Hold `json:"holds,omitempty"`
+
 	// Issued counts instructions emitted; History and Applied are bounded.
 	Issued  int      `json:"issued,omitempty"`
 	History []Entry  `json:"history,omitempty"`
@@ -314,6 +317,8 @@ type Result struct {
 	Outcome      Outcome
 	// Flags ask a person to look (see the Flag constants).
 	Flags []string
+	// Holds are the holds this input opened (announced once).
+	Holds []Hold
 }
 
 // Errors for input Apply cannot use at all.
@@ -415,7 +420,7 @@ func Apply(st State, in Input, p Policy) (Result, error) {
 		m.outcome = OutcomeDuplicate
 	}
 	m.record()
-	return Result{State: m.st, Instructions: m.out, Outcome: m.outcome, Flags: m.flags}, nil
+	return Result{State: m.st, Instructions: m.out, Outcome: m.outcome, Flags: m.flags, Holds: m.holds}, nil
 }
 
 func checkInput(in Input) error {
@@ -443,6 +448,7 @@ type machine struct {
 	outcome Outcome
 	flags   []string
 	out     []Instruction
+	holds   []Hold
 }
 
 func (m *machine) flag(f string) {
@@ -516,8 +522,14 @@ func (m *machine) source() Source {
 }
 
 // emit builds an instruction in the context of src (the notification it
-// books), falling back to the anchor's customer and order.
+// books), falling back to the anchor's customer and order, and owes it.
 func (m *machine) emit(kind, ref string, money Money, src Source) *Instruction {
+	m.out = append(m.out, m.build(kind, ref, money, src))
+	return &m.out[len(m.out)-1]
+}
+
+// build is emit without owing the instruction (a hold's proposal).
+func (m *machine) build(kind, ref string, money Money, src Source) Instruction {
 	ins := Instruction{
 		Kind: kind, Ref: ref, TID: src.TID, OrderID: src.OrderID, CID: src.CID,
 		Amount: money.Amount, Currency: money.Currency, Fee: copyInt(money.Fee),
@@ -536,8 +548,7 @@ func (m *machine) emit(kind, ref string, money Money, src Source) *Instruction {
 	if m.st.Family == FamilyPayout && m.st.Request {
 		ins.WithdrawalRequestID = m.st.Anchor
 	}
-	m.out = append(m.out, ins)
-	return &m.out[len(m.out)-1]
+	return ins
 }
 
 func (s State) clone() State {
@@ -564,6 +575,18 @@ func (s State) clone() State {
 	if s.ChargebackSource != nil {
 		src := *s.ChargebackSource
 		c.ChargebackSource = &src
+	}
+	if s.Holds != nil {
+		c.Holds = make([]*Hold, len(s.Holds))
+		for i, h := range s.Holds {
+			hc := *h
+			if h.Proposed != nil {
+				p := *h.Proposed
+				p.Fee = copyInt(h.Proposed.Fee)
+				hc.Proposed = &p
+			}
+			c.Holds[i] = &hc
+		}
 	}
 	c.History = slices.Clone(s.History)
 	c.Applied = slices.Clone(s.Applied)

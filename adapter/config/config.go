@@ -503,8 +503,8 @@ func (c *Config) validate(problems []string) error {
 	if c.Worker.AckWait < time.Second {
 		add("worker.ack_wait: %v is too short (default 30s)", c.Worker.AckWait)
 	}
-	if c.Ledger.RecheckHorizon < 0 || (c.Ledger.RecheckHorizon > 0 && c.Ledger.RecheckHorizon < 30*time.Second) {
-		add("ledger.recheck_horizon: must be at least 30s (default 5m): a genuine status may be seconds ahead of Praxis' lookup")
+	if c.Ledger.RecheckHorizon < 0 || (c.Ledger.RecheckHorizon > 0 && c.Ledger.RecheckHorizon < 5*time.Second) {
+		add("ledger.recheck_horizon: must be at least 5s (default 5m): a genuine status may be seconds ahead of Praxis' lookup")
 	}
 	if c.Ledger.LookupRate < 0 || c.Ledger.LookupBurst < 0 {
 		add("ledger.lookup_rate and ledger.lookup_burst: must not be negative (0 takes the defaults 20/s and 40)")

@@ -72,7 +72,7 @@ type Config struct {
 	// backlog older than the horizon is still looked up again (default 3).
 	MinRechecks int
 	// RecheckBase and RecheckMax shape the delay between re-checks
-	// (defaults 1s and 30s).
+	// (defaults 1s, and 30s or a quarter of the horizon if shorter).
 	RecheckBase time.Duration
 	RecheckMax  time.Duration
 	// LookupRate bounds find-transaction calls per second per application
@@ -130,7 +130,8 @@ func (c *Config) setDefaults() {
 		c.RecheckBase = time.Second
 	}
 	if c.RecheckMax == 0 {
-		c.RecheckMax = 30 * time.Second
+		// A few re-checks fit in the horizon.
+		c.RecheckMax = min(30*time.Second, max(c.RecheckBase, c.RecheckHorizon/4))
 	}
 	if c.LookupRate == 0 {
 		c.LookupRate = 20

@@ -178,6 +178,7 @@ func seqOf(msg jetstream.Msg) uint64 {
 func (s *Service) applyDecision(ctx context.Context, app string, d Decision, log zerolog.Logger) error {
 	key := s.StateKey(app, d.Anchor)
 	var refusal error
+	repeat := false
 	err := s.update(ctx, key, log, func(rec record) (lifecycle.Result, []outboxEntry, bool, error) {
 		if rec.State.Anchor == 0 {
 			refusal = fmt.Errorf("%w: anchor %d has no state", lifecycle.ErrNoHold, d.Anchor)
@@ -190,6 +191,7 @@ func (s *Service) applyDecision(ctx context.Context, app string, d Decision, log
 			return lifecycle.Result{}, nil, false, nil
 		}
 		if res.Outcome == lifecycle.OutcomeAlreadyApplied {
+			repeat = true
 			return res, nil, false, nil
 		}
 		audit := Review{ID: AuditID(d.ID), Kind: subjects.ReviewResolved, Application: app, Anchor: d.Anchor, Ref: d.Ref,
@@ -213,6 +215,10 @@ func (s *Service) applyDecision(ctx context.Context, app string, d Decision, log
 		log.Warn().Err(refusal).Msg("operator decision refused")
 		return s.publishReview(ctx, Review{ID: AuditID(d.ID), Kind: subjects.ReviewResolved, Application: app, Anchor: d.Anchor, Ref: d.Ref,
 			Decision: &d, Outcome: DecisionRefused, Error: refusal.Error(), At: s.cfg.Now().UTC()})
+	}
+	if repeat {
+		log.Info().Msg("operator decision already applied; nothing more to do")
+		return nil
 	}
 	s.metrics.Resolutions.WithLabelValues(label, d.Action).Inc()
 	log.Info().Msg("operator decision applied")

@@ -28,7 +28,7 @@ func runStreams(ctx context.Context, env *Env, args []string) error {
 		lastActive                                       time.Time
 	}
 	var consumers []cons
-	for _, name := range []string{subjects.StreamEvents, subjects.StreamCommands, subjects.StreamResults, subjects.StreamDLQ, subjects.StreamLedger} {
+	for _, name := range []string{subjects.StreamEvents, subjects.StreamCommands, subjects.StreamResults, subjects.StreamDLQ, subjects.StreamLedger, subjects.StreamReview} {
 		s, err := js.Stream(ctx, name)
 		if err != nil {
 			fmt.Fprintf(tw, "%s\t(missing: %v)\n", name, err)

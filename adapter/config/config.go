@@ -170,7 +170,7 @@ type Ledger struct {
 	// looked up again before it becomes a suspect record (default 5m).
 	RecheckHorizon time.Duration `yaml:"recheck_horizon" env:"PRAXIS_LEDGER_RECHECK_HORIZON"`
 	// LookupRate bounds the ledger's find-transaction calls per second per
-	// application (default 20); LookupBurst is the bucket (default 40).
+	// application (default 50); LookupBurst is the bucket (default 100).
 	LookupRate  float64 `yaml:"lookup_rate" env:"PRAXIS_LEDGER_LOOKUP_RATE"`
 	LookupBurst int     `yaml:"lookup_burst" env:"PRAXIS_LEDGER_LOOKUP_BURST"`
 }
@@ -507,7 +507,7 @@ func (c *Config) validate(problems []string) error {
 		add("ledger.recheck_horizon: must be at least 5s (default 5m): a genuine status may be seconds ahead of Praxis' lookup")
 	}
 	if c.Ledger.LookupRate < 0 || c.Ledger.LookupBurst < 0 {
-		add("ledger.lookup_rate and ledger.lookup_burst: must not be negative (0 takes the defaults 20/s and 40)")
+		add("ledger.lookup_rate and ledger.lookup_burst: must not be negative (0 takes the defaults 50/s and 100)")
 	}
 	for i, r := range c.Ledger.Processors {
 		if _, err := processor.Compile(r.Match, r.Name); err != nil {

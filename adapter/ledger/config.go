@@ -76,7 +76,7 @@ type Config struct {
 	RecheckBase time.Duration
 	RecheckMax  time.Duration
 	// LookupRate bounds find-transaction calls per second per application
-	// (default 20); LookupBurst is the bucket (default 40).
+	// (default 50); LookupBurst is the bucket (default 100).
 	LookupRate  float64
 	LookupBurst int
 	// LookupShare is how long one lookup's answer serves other events of
@@ -134,10 +134,10 @@ func (c *Config) setDefaults() {
 		c.RecheckMax = min(30*time.Second, max(c.RecheckBase, c.RecheckHorizon/4))
 	}
 	if c.LookupRate == 0 {
-		c.LookupRate = 20
+		c.LookupRate = 50
 	}
 	if c.LookupBurst == 0 {
-		c.LookupBurst = 40
+		c.LookupBurst = 100
 	}
 	if c.LookupShare == 0 {
 		c.LookupShare = 2 * time.Second

@@ -21,7 +21,12 @@ const publicTestSecret = "MerchantSecretKey"
 // runSim serves the Praxis simulator until ctx ends (Ctrl-C), so the adapter
 // or a developer's curl can talk to a Praxis without the sandbox.
 func runSim(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "sim", "[flags]")
+	fs := newFlags(env, "sim", "[flags]\n\n"+
+		"Test API (JSON): POST /sim/sessions/{token}/pay|decline|cancel|withdraw|expire,\n"+
+		"POST /sim/transactions/{tid}/authorize|reject|error|approve|reverse|chargeback|3ds|edit,\n"+
+		"POST /sim/transactions/{tid}/forge {\"status\",\"set\":{path:json},\"shift\":{\"from\",\"to\",\"n\"}}: resend the tid's\n"+
+		"latest notification altered as an attacker could, under its genuine signature; /replay: resend it verbatim.\n"+
+		"GET /sim/state, /sim/deliveries (forged ones marked), /sim/effects, /sim/balances.")
 	listen := fs.String("listen", "127.0.0.1:8090", "address to listen on")
 	merchantID := fs.String("merchant-id", "Test-Integration-Merchant", "merchant_id the simulator accepts")
 	appKey := fs.String("application-key", "Sandbox", "application_key the simulator accepts")

@@ -103,8 +103,8 @@ func (s *Service) confirm(ctx context.Context, p parsed, stored time.Time, log z
 
 // truthInput is the lifecycle input built from Praxis' answer alone; only
 // the event id and time (signed, checked by the ingress) come from the
-// notification. The event id gets Praxis' status, so a re-check that finds
-// news is applied, and one that finds none is a redelivery.
+// notification. The key Apply remembers adds Praxis' status, so a re-check
+// that finds news is applied, and one that finds none is a redelivery.
 func (s *Service) truthInput(p parsed, r *praxis.TransactionResponse) (in lifecycle.Input, badFee string, err error) {
 	tx := r.Transaction
 	sess := r.Session
@@ -112,7 +112,7 @@ func (s *Service) truthInput(p parsed, r *praxis.TransactionResponse) (in lifecy
 		sess = &praxis.Session{}
 	}
 	in = lifecycle.Input{
-		EventID: p.in.EventID + "#praxis:" + praxis.NormalizeStatus(tx.TransactionStatus), Time: p.in.Time,
+		EventID: p.in.EventID, ApplyKey: p.in.EventID + "#praxis:" + praxis.NormalizeStatus(tx.TransactionStatus), Time: p.in.Time,
 		Type: tx.TransactionType, Status: tx.TransactionStatus, TID: tx.TID, Amount: tx.Amount, Currency: tx.Currency,
 		OrderID: sess.OrderID, CID: sess.CID, PaymentMethod: tx.PaymentMethod,
 	}

@@ -125,6 +125,10 @@ type Input struct {
 	// EventID is the CloudEvents id (the ingress dedup key); Apply ignores
 	// an id it has already applied, which makes redeliveries harmless.
 	EventID string
+	// ApplyKey, when set, is what Apply remembers instead of EventID: the
+	// ledger books Praxis' answer to a lookup triggered by the event, and
+	// a re-check that finds news must not count as a redelivery.
+	ApplyKey string
 	// Time is when the status was reported.
 	Time time.Time
 	// Type and Status are Praxis' transaction_type and transaction_status;
@@ -382,7 +386,7 @@ func Apply(st State, in Input, p Policy) (Result, error) {
 	if st.Anchor != 0 && st.Anchor != anchor {
 		return Result{}, fmt.Errorf("%w: tid %d anchors at %d, the state is %d's", ErrWrongAnchor, in.TID, anchor, st.Anchor)
 	}
-	if slices.Contains(st.Applied, in.EventID) {
+	if slices.Contains(st.Applied, in.applyKey()) {
 		return Result{State: st, Outcome: OutcomeAlreadyApplied}, nil
 	}
 
@@ -421,6 +425,13 @@ func Apply(st State, in Input, p Policy) (Result, error) {
 	}
 	m.record()
 	return Result{State: m.st, Instructions: m.out, Outcome: m.outcome, Flags: m.flags, Holds: m.holds}, nil
+}
+
+func (in Input) applyKey() string {
+	if in.ApplyKey != "" {
+		return in.ApplyKey
+	}
+	return in.EventID
 }
 
 func checkInput(in Input) error {
@@ -496,7 +507,7 @@ func (m *machine) record() {
 	if n := len(m.st.History); n > maxHistory {
 		m.st.History = append([]Entry(nil), m.st.History[n-maxHistory:]...)
 	}
-	m.st.Applied = append(m.st.Applied, m.in.EventID)
+	m.st.Applied = append(m.st.Applied, m.in.applyKey())
 	if n := len(m.st.Applied); n > maxApplied {
 		m.st.Applied = append([]string(nil), m.st.Applied[n-maxApplied:]...)
 	}

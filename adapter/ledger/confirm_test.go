@@ -293,3 +293,64 @@ func TestForgedCopiesChangeNothing(t *testing.T) {
 	t.Logf("forged variants tried: %d (%d forgeries × before/after/before-rejected); forged deliveries %d, of which %d verify under the genuine signature; booked from a forgery: 0; suspect records: %d",
 		tried, len(forgeries(0)), nForged, nVerified, suspects)
 }
+
+// Issue #11 item 8: a chargeback after a partial refund Praxis made outside
+// the adapter (not linked to the deposit) does not reverse the full
+// deposit: it is held, and an operator books the true remainder. The
+// ledger's net then equals what Praxis moved.
+func TestChargebackAfterUnlinkedPartialRefundIsHeld(t *testing.T) {
+	r := newForgeRig(t, nil)
+	ctx := t.Context()
+	step := func() { r.quiet(t); r.e.settle(t) }
+	tok, _ := r.session(t)
+	dep, err := r.s.Pay(ctx, tok, sim.PayOptions{PaymentMethod: "WireOnline"})
+	require.NoError(t, err)
+	step()
+	_, err = r.client.Refund(ctx, r.creds(), praxis.RefundRequest{TransactionType: "refund", Currency: "EUR", Amount: 1000,
+		CID: "cust-Sandbox", Locale: "en-GB", OrderID: "backoffice-refund-1", ReferenceID: dep.TID})
+	require.NoError(t, err)
+	step()
+	_, err = r.s.Chargeback(ctx, dep.TID)
+	require.NoError(t, err)
+	step()
+
+	net := func() int64 {
+		var n int64
+		for _, g := range r.e.ledger(t) {
+			n += g.Signed()
+		}
+		return n
+	}
+	var kinds []string
+	for _, g := range r.e.ledger(t) {
+		kinds = append(kinds, fmt.Sprintf("%s %d", g.Kind, g.Amount))
+	}
+	assert.ElementsMatch(t, []string{"deposit.credited 2500", "deposit.reversed 1000"}, kinds, "the chargeback is not booked on its own")
+	var held *Review
+	for _, rv := range r.reviews(t) {
+		if rv.Kind == subjects.ReviewHeld {
+			held = &rv
+		}
+	}
+	require.NotNil(t, held, "a held record")
+	assert.Equal(t, "chargeback_remainder", held.Reason)
+	assert.Equal(t, dep.TID, held.Anchor)
+
+	d := Decision{ID: "op-cb", Anchor: held.Anchor, Ref: held.Ref, Action: "book", Amount: ptr(int64(1500)), By: "alice", Why: "back office: 1000 refunded before the chargeback"}
+	data, err := json.Marshal(d)
+	require.NoError(t, err)
+	_, err = r.e.js.Publish(ctx, subjects.Review("sandbox", subjects.ReviewResolve), data)
+	require.NoError(t, err)
+	tu.Eventually(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if n := len(r.e.ledger(t)); n != 3 {
+			return fmt.Errorf("%d instructions", n)
+		}
+		return nil
+	})
+	var want int64
+	for _, v := range r.s.Balances() {
+		want += v
+	}
+	assert.Equal(t, want, net(), "after the decision the ledger's net is what Praxis moved")
+	assert.Equal(t, int64(0), net())
+}

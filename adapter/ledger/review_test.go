@@ -1,18 +1,22 @@
 package ledger
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/lifecycle"
+	"github.com/praxis-adapter/praxis-adapter/idempotency"
 	tu "github.com/praxis-adapter/praxis-adapter/internal/testutil"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
@@ -134,4 +138,52 @@ func TestDecodeDecisionIsStrict(t *testing.T) {
 	d, err := DecodeDecision([]byte(`{"id":"a","anchor":1,"ref":"r","action":"dismiss","by":"x","why":"y"}`))
 	require.NoError(t, err)
 	assert.Equal(t, "dismiss", d.Action)
+}
+
+// dupInProcessJS answers the first n publishes with nats-server's 10158.
+type dupInProcessJS struct {
+	jetstream.JetStream
+	mu sync.Mutex
+	n  int
+}
+
+func (f *dupInProcessJS) PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	f.mu.Lock()
+	busy := f.n > 0
+	if busy {
+		f.n--
+	}
+	f.mu.Unlock()
+	if busy {
+		return nil, &jetstream.APIError{Code: 409, ErrorCode: jsErrDuplicateInProcess, Description: "duplicate message id is in process"}
+	}
+	return f.JetStream.PublishMsg(ctx, msg, opts...)
+}
+
+// Issue #13 cause 4: a publish answered 10158 (another ledger is storing
+// the same outbox id) is re-sent until the duplicate PubAck comes, a
+// bounded number of times.
+func TestDuplicateInProcessIsRetriedToTheDuplicateAck(t *testing.T) {
+	_, _, js := tu.JetStream(t)
+	require.NoError(t, subjects.EnsureStreams(t.Context(), js, subjects.StreamsConfig{Memory: true}))
+	records, err := idempotency.NewKV(t.Context(), js, idempotency.KVConfig{Storage: jetstream.MemoryStorage})
+	require.NoError(t, err)
+	fake := &dupInProcessJS{JetStream: js}
+	svc, err := New(Config{Trust: map[string]bool{"shop": true}}, Deps{JS: fake, Records: records, Log: tu.Logger(t), Registry: prometheus.NewRegistry()})
+	require.NoError(t, err)
+	msg := func() *nats.Msg {
+		m := &nats.Msg{Subject: subjects.Ledger("shop", "deposit.credited"), Data: []byte(`{}`), Header: nats.Header{}}
+		m.Header.Set(jetstream.MsgIDHeader, "shop:1:deposit.credited")
+		return m
+	}
+	_, err = svc.publishMsg(t.Context(), msg(), subjects.StreamLedger)
+	require.NoError(t, err)
+	fake.n = 3 // the other copy is being stored
+	ack, err := svc.publishMsg(t.Context(), msg(), subjects.StreamLedger)
+	require.NoError(t, err)
+	assert.True(t, ack.Duplicate, "the re-sent publish gets the duplicate PubAck")
+	assert.Equal(t, 3.0, testutil.ToFloat64(svc.metrics.DuplicatesInProcess))
+	fake.n = 100
+	_, err = svc.publishMsg(t.Context(), msg(), subjects.StreamLedger)
+	require.Error(t, err, "bounded: it gives up and the delivery is retried later")
 }

@@ -79,20 +79,24 @@ func (s *Service) confirm(ctx context.Context, p parsed, stored time.Time, log z
 	case v == praxis.LookupUnknown && (errors.Is(err, ErrNoCredentials) || (praxis.Classify(err) == praxis.OutcomeRejected && err != nil)):
 		log.Warn().Err(err).Msg("Praxis refused the lookup; the notification cannot be confirmed")
 		return verdict{outcome: recheck, reason: SuspectLookupRefused}, nil
+	case v == praxis.LookupUnknown && err == nil:
+		// A verified success that is not about this tid: Praxis does not
+		// confirm it (re-checked, then a suspect; never an endless retry).
+		log.Warn().Msg("Praxis' verified answer does not carry the tid looked up")
+		return verdict{outcome: recheck, reason: SuspectDisagrees}, nil
 	case v == praxis.LookupUnknown:
-		if err == nil {
-			err = fmt.Errorf("answer about tid %d does not carry it", p.in.TID)
-		}
 		return verdict{}, fmt.Errorf("%w: %w", errLookupUnknown, err)
 	}
 	// One decoder reads what is booked (praxis.Decode), from the verified bytes.
 	truth, derr := praxis.Decode[praxis.TransactionResponse](resp.Raw)
 	if derr != nil || truth.Transaction == nil || truth.Transaction.TID != p.in.TID {
-		return verdict{}, fmt.Errorf("%w: verified answer does not decode: %v", errLookupUnknown, derr)
+		log.Warn().AnErr("decode", derr).Msg("Praxis' verified answer does not decode as the transaction looked up")
+		return verdict{outcome: recheck, reason: SuspectDisagrees}, nil
 	}
 	in, badFee, err := s.truthInput(p, truth)
 	if err != nil {
-		return verdict{}, fmt.Errorf("%w: %v", errLookupUnknown, err)
+		log.Warn().Err(err).Msg("Praxis' verified answer cannot be booked")
+		return verdict{outcome: recheck, reason: SuspectDisagrees}, nil
 	}
 	out := verdict{truth: truth, in: in, found: true, outcome: confirmed, badFee: badFee}
 	if !lifecycle.Confirms(p.in.Type, in.Type, in.Request, p.in.Status, in.Status) {

@@ -22,7 +22,8 @@ import (
 // operator's decision on a held movement.
 func runReview(ctx context.Context, env *Env, args []string) error {
 	usage := "review list [flags]     held movements not yet resolved, and suspect notifications\n" +
-		"review resolve [flags]  decide a held movement: -anchor -ref -action book|dismiss [-amount] -by -why"
+		"review resolve [flags]  decide a held movement: -anchor -ref -action book|dismiss [-amount] -by -why\n" +
+		"review recheck [flags]  have the ledger look a suspect notification up again: -seq <event_seq>"
 	if len(args) == 0 {
 		return fmt.Errorf("%w: %s", errUsage, usage)
 	}
@@ -31,6 +32,8 @@ func runReview(ctx context.Context, env *Env, args []string) error {
 		return reviewList(ctx, env, args[1:])
 	case "resolve":
 		return reviewResolve(ctx, env, args[1:])
+	case "recheck":
+		return reviewRecheck(ctx, env, args[1:])
 	}
 	return fmt.Errorf("%w: unknown review command %q\n%s", errUsage, args[0], usage)
 }
@@ -184,4 +187,47 @@ func reviewResolve(ctx context.Context, env *Env, args []string) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// reviewRecheck re-publishes a stored event (a suspect's event_seq) byte for
+// byte under a new Nats-Msg-Id, so the ledger confirms it with Praxis again:
+// for a genuine notification Praxis' lookup confirmed only after the
+// horizon. The CloudEvents id is unchanged, so consumers that deduplicate
+// by id see nothing new, and the ledger books nothing twice.
+func reviewRecheck(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "review recheck", "[flags]\n\nRe-publishes the event of a suspect record (its event_seq in "+subjects.StreamEvents+") for the ledger to look up again.")
+	nf := addNATSFlags(fs)
+	seq := fs.Uint64("seq", 0, "the suspect record's event_seq")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *seq == 0 {
+		return fmt.Errorf("%w: -seq is required (the suspect record's event_seq)", errUsage)
+	}
+	nc, js, err := nf.connect()
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	st, err := js.Stream(ctx, subjects.StreamEvents)
+	if err != nil {
+		return err
+	}
+	m, err := st.GetMsg(ctx, *seq)
+	if err != nil {
+		return fmt.Errorf("event %d: %w", *seq, err)
+	}
+	msg := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: nats.Header{}}
+	for k, v := range m.Header {
+		msg.Header[k] = v
+	}
+	msg.Header.Set(jetstream.MsgIDHeader, m.Header.Get(jetstream.MsgIDHeader)+":recheck:"+strconv.FormatInt(time.Now().UnixNano(), 10))
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	ack, err := js.PublishMsg(pctx, msg, jetstream.WithExpectStream(subjects.StreamEvents))
+	if err != nil {
+		return fmt.Errorf("publish %s: %w", msg.Subject, err)
+	}
+	fmt.Fprintf(env.Stdout, "re-published event %d as %d on %s\n", *seq, ack.Sequence, msg.Subject)
+	return nil
 }

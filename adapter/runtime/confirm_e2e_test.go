@@ -102,5 +102,18 @@ func TestForgedNotificationsBookNothingEndToEnd(t *testing.T) {
 		require.NotNil(t, rv.Claimed)
 		assert.NotEqual(t, "approved", rv.Claimed.Status, "a genuine approval never becomes a suspect")
 	}
-	t.Logf("forged variants tried end to end: %d; booked: 0; genuine credits: %d of %d", tried, len(credited), len(approved))
+	accepted, refused := 0, 0
+	for _, d := range s.Deliveries() {
+		if !d.Forged {
+			continue
+		}
+		if d.ReplyStatus != nil && *d.ReplyStatus == 0 {
+			accepted++
+		} else {
+			refused++
+		}
+	}
+	assert.Positive(t, accepted, "the ingress accepts signature-preserving forgeries: the ledger must hold on its own")
+	t.Logf("forged variants tried end to end: %d (ingress answered 0 to %d, refused %d); booked: 0; genuine credits: %d of %d",
+		tried, accepted, refused, len(credited), len(approved))
 }

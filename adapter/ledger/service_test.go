@@ -542,6 +542,9 @@ func TestConfigValidation(t *testing.T) {
 		{"ack wait beyond the duplicate window", Config{AckWait: 3 * time.Minute}, "AckWait 3m0s must be shorter"},
 		{"retry beyond the duplicate window", Config{RetryMax: 5 * time.Minute}, "RetryMax 5m0s must be shorter"},
 		{"negative state TTL", Config{StateTTL: -time.Hour}, "StateTTL -1h0m0s must not be negative"},
+		{"re-check delays out of order", Config{RecheckBase: 2 * time.Second, RecheckMax: time.Second}, "RecheckBase 2s and RecheckMax 1s"},
+		{"horizon shorter than a re-check", Config{RecheckHorizon: 10 * time.Second, RecheckMax: 20 * time.Second}, "RecheckHorizon 10s must be at least RecheckMax 20s"},
+		{"negative lookup rate", Config{LookupRate: -1}, "LookupRate -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -553,6 +556,11 @@ func TestConfigValidation(t *testing.T) {
 	assert.ErrorContains(t, err, "required")
 	_, err = New(Config{}, Deps{JS: nopJS{}, Records: nopRecords{}, Registry: prometheus.NewRegistry()})
 	assert.NoError(t, err)
+}
+
+func TestTrustOfConfig(t *testing.T) {
+	assert.Equal(t, map[string]bool{"legacy": true}, TrustOf([]config.Application{{Name: "shop"}, {Name: "legacy", TrustSignature: true}}),
+		"trust_signature is per application and off by default")
 }
 
 func TestDebitOnOfConfig(t *testing.T) {

@@ -131,6 +131,15 @@ func Streams(c StreamsConfig) []jetstream.StreamConfig {
 			MaxAge:      c.LedgerMaxAge,
 			Duplicates:  c.LedgerDuplicateWindow,
 		},
+		{
+			Name:        StreamReview,
+			Description: "Suspect notifications, held movements, operators' decisions and their audit records",
+			Subjects:    []string{AllReview},
+			Storage:     storage,
+			Replicas:    c.Replicas,
+			MaxAge:      c.LedgerMaxAge,
+			Duplicates:  c.LedgerDuplicateWindow,
+		},
 	}
 }
 

@@ -10,6 +10,8 @@
 //	praxis.results.<app>.<command>            one result per command (stream PRAXIS_RESULTS)
 //	praxis.dlq.<app>.<command>                dead-lettered commands (stream PRAXIS_DLQ)
 //	praxis.ledger.<app>.<kind>                ledger instructions (stream PRAXIS_LEDGER)
+//	praxis.review.<app>.suspect|held|resolved records operators watch (stream PRAXIS_REVIEW)
+//	praxis.review.<app>.resolve               an operator's decision on a hold (stream PRAXIS_REVIEW)
 //
 // <app> is the configured application name; <command> and <kind> have a dot
 // inside (cashier.session, deposit.credited), so they span two tokens.
@@ -30,6 +32,10 @@ const (
 	StreamResults  = "PRAXIS_RESULTS"
 	StreamDLQ      = "PRAXIS_DLQ"
 	StreamLedger   = "PRAXIS_LEDGER"
+	// StreamReview keeps what the ledger would not book on its own
+	// (suspect notifications, held movements), operators' decisions and
+	// their audit records.
+	StreamReview = "PRAXIS_REVIEW"
 )
 
 // Durable consumer names.
@@ -38,6 +44,21 @@ const (
 	ConsumerWorker = "praxis-worker"
 	// ConsumerLedger feeds the lifecycle tracker from the events stream.
 	ConsumerLedger = "praxis-ledger"
+	// ConsumerReview feeds operators' decisions on holds to the ledger.
+	ConsumerReview = "praxis-ledger-review"
+)
+
+// Review kinds: the last token of praxis.review.<app>.<kind>.
+const (
+	// ReviewSuspect: a notification Praxis' lookup did not confirm within
+	// the re-check horizon; nothing was booked for it.
+	ReviewSuspect = "suspect"
+	// ReviewHeld: a doubtful movement waiting for an operator's decision.
+	ReviewHeld = "held"
+	// ReviewResolve: an operator's decision on a hold (consumed by the ledger).
+	ReviewResolve = "resolve"
+	// ReviewResolved: the audit record of a decision and what it booked.
+	ReviewResolved = "resolved"
 )
 
 // Event types: the <type> token of an event subject.
@@ -67,6 +88,9 @@ const (
 	AllResults  = Root + ".results.>"
 	AllDLQ      = Root + ".dlq.>"
 	AllLedger   = Root + ".ledger.>"
+	AllReview   = Root + ".review.>"
+	// AllResolve filters operators' decisions, for the ledger's consumer.
+	AllResolve = Root + ".review.*." + ReviewResolve
 )
 
 // Token makes s safe as one subject token: lower case, and every byte other
@@ -168,6 +192,11 @@ func DeadLetter(app, command string) string {
 // Ledger is praxis.ledger.<app>.<kind>.
 func Ledger(app, kind string) string {
 	return Root + ".ledger." + Token(app) + "." + kind
+}
+
+// Review is praxis.review.<app>.<kind> (see the Review kinds).
+func Review(app, kind string) string {
+	return Root + ".review." + Token(app) + "." + kind
 }
 
 // ParseCommand splits praxis.commands.<app>.<command...> into the app token

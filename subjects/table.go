@@ -29,6 +29,14 @@ func Table() []Entry {
 			"the refused command, byte for byte; headers name the reason"},
 		{Root + ".ledger.<app>.<kind>", StreamLedger, "ledger", "the merchant's ledgers",
 			"a ledger instruction: one per money movement"},
+		{Root + ".review.<app>." + ReviewSuspect, StreamReview, "ledger", "operators (alert praxis_ledger_suspects_total)",
+			"a suspect record: a notification Praxis did not confirm; nothing booked"},
+		{Root + ".review.<app>." + ReviewHeld, StreamReview, "ledger", "operators (alert praxis_ledger_holds_total)",
+			"a held movement waiting for a decision (praxis-adapter review)"},
+		{Root + ".review.<app>." + ReviewResolve, StreamReview, "operators (praxis-adapter review resolve)", "ledger (durable " + ConsumerReview + ")",
+			"a decision on a hold: {id, anchor, ref, action, amount, by, why}"},
+		{Root + ".review.<app>." + ReviewResolved, StreamReview, "ledger", "operators, auditors",
+			"the audit record of a decision and what it booked"},
 	}
 }
 

@@ -166,6 +166,13 @@ type Ledger struct {
 	// Processors maps Praxis payment_processor/gateway names to the
 	// platform's names, first match wins.
 	Processors []ProcessorRule `yaml:"processors"`
+	// RecheckHorizon is how long a notification Praxis does not confirm is
+	// looked up again before it becomes a suspect record (default 5m).
+	RecheckHorizon time.Duration `yaml:"recheck_horizon" env:"PRAXIS_LEDGER_RECHECK_HORIZON"`
+	// LookupRate bounds the ledger's find-transaction calls per second per
+	// application (default 50); LookupBurst is the bucket (default 100).
+	LookupRate  float64 `yaml:"lookup_rate" env:"PRAXIS_LEDGER_LOOKUP_RATE"`
+	LookupBurst int     `yaml:"lookup_burst" env:"PRAXIS_LEDGER_LOOKUP_BURST"`
 }
 
 // ProcessorRule maps one processor name or pattern. Pattern may contain
@@ -229,6 +236,11 @@ type Application struct {
 	// (0 = unlimited); Burst is the token bucket's size.
 	RateLimit float64 `yaml:"rate_limit"`
 	Burst     int     `yaml:"burst"`
+	// TrustSignature books this application's notifications as signed,
+	// without confirming them by a Praxis lookup: for merchants without
+	// Agent API access only. A replayed genuine body with an edited status
+	// or shifted digits is then booked as it says (README, Security).
+	TrustSignature bool `yaml:"trust_signature"`
 
 	// Secrets is resolved at load: the current secret first, then the
 	// previous one. Never printed.
@@ -493,6 +505,12 @@ func (c *Config) validate(problems []string) error {
 	}
 	if c.Worker.AckWait < time.Second {
 		add("worker.ack_wait: %v is too short (default 30s)", c.Worker.AckWait)
+	}
+	if c.Ledger.RecheckHorizon < 0 || (c.Ledger.RecheckHorizon > 0 && c.Ledger.RecheckHorizon < 5*time.Second) {
+		add("ledger.recheck_horizon: must be at least 5s (default 5m): a genuine status may be seconds ahead of Praxis' lookup")
+	}
+	if c.Ledger.LookupRate < 0 || c.Ledger.LookupBurst < 0 {
+		add("ledger.lookup_rate and ledger.lookup_burst: must not be negative (0 takes the defaults 50/s and 100)")
 	}
 	for i, r := range c.Ledger.Processors {
 		if _, err := processor.Compile(r.Match, r.Name); err != nil {

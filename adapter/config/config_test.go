@@ -91,6 +91,8 @@ func TestValidationMessagesNameTheField(t *testing.T) {
 		{"bad list override", strings.Replace(minimal, "base_url: https://gw.praxisgate.com", "base_url: https://gw.praxisgate.com\n  signature_fields: {refund: [a]}", 1), map[string]string{"SANDBOX_SECRET": "s"}, "signature_fields.refund: unknown list"},
 		{"bad currency", strings.Replace(minimal, "base_url: https://gw.praxisgate.com", "base_url: https://gw.praxisgate.com\n  currencies: {KWD: 7}", 1), map[string]string{"SANDBOX_SECRET": "s"}, "currencies.KWD"},
 		{"bad processor rule", minimal + "ledger: {processors: [{match: 'A<1-', name: A}]}\n", map[string]string{"SANDBOX_SECRET": "s"}, "ledger.processors[0]"},
+		{"re-check horizon too short", minimal + "ledger: {recheck_horizon: 1s}\n", map[string]string{"SANDBOX_SECRET": "s"}, "ledger.recheck_horizon"},
+		{"negative lookup rate", minimal, map[string]string{"SANDBOX_SECRET": "s", "PRAXIS_LEDGER_LOOKUP_RATE": "-1"}, "ledger.lookup_rate"},
 		{"base url without scheme", strings.Replace(minimal, "https://gw.praxisgate.com", "gw.praxisgate.com", 1), map[string]string{"SANDBOX_SECRET": "s"}, "praxis.base_url"},
 	}
 	for _, tc := range tests {

@@ -59,6 +59,29 @@ type Config struct {
 	// DuplicateWindow is PRAXIS_LEDGER's duplicate window (default 2m, as
 	// subjects.StreamsConfig): AckWait and RetryMax must be shorter.
 	DuplicateWindow time.Duration
+	// Trust lists applications in trust_signature mode: their notifications
+	// are booked as signed, without a Praxis lookup. For merchants without
+	// Agent API access only; never the default (see README, Security).
+	Trust map[string]bool
+	// RecheckHorizon is how long a notification Praxis' lookup does not
+	// (yet) confirm is looked up again before it becomes a suspect record
+	// (default 5m). A genuine status may be a few seconds ahead of Praxis'
+	// lookup.
+	RecheckHorizon time.Duration
+	// MinRechecks is the fewest lookups before a suspect record, so a
+	// backlog older than the horizon is still looked up again (default 3).
+	MinRechecks int
+	// RecheckBase and RecheckMax shape the delay between re-checks
+	// (defaults 1s, and 30s or a quarter of the horizon if shorter).
+	RecheckBase time.Duration
+	RecheckMax  time.Duration
+	// LookupRate bounds find-transaction calls per second per application
+	// (default 50); LookupBurst is the bucket (default 100).
+	LookupRate  float64
+	LookupBurst int
+	// LookupShare is how long one lookup's answer serves other events of
+	// the same tid that were stored before it began (default 2s).
+	LookupShare time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -97,6 +120,28 @@ func (c *Config) setDefaults() {
 	if c.DuplicateWindow == 0 {
 		c.DuplicateWindow = subjects.StreamsConfig{}.WithDefaults().DuplicateWindow
 	}
+	if c.RecheckHorizon == 0 {
+		c.RecheckHorizon = 5 * time.Minute
+	}
+	if c.MinRechecks == 0 {
+		c.MinRechecks = 3
+	}
+	if c.RecheckBase == 0 {
+		c.RecheckBase = time.Second
+	}
+	if c.RecheckMax == 0 {
+		// A few re-checks fit in the horizon.
+		c.RecheckMax = min(30*time.Second, max(c.RecheckBase, c.RecheckHorizon/4))
+	}
+	if c.LookupRate == 0 {
+		c.LookupRate = 50
+	}
+	if c.LookupBurst == 0 {
+		c.LookupBurst = 100
+	}
+	if c.LookupShare == 0 {
+		c.LookupShare = 2 * time.Second
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -127,6 +172,18 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ledger: StateTTL %v must not be negative (0 keeps states for ever)", c.StateTTL)
 	case c.OpTimeout <= 0 || c.PullWait <= 0 || c.DrainTimeout <= 0:
 		return errors.New("ledger: OpTimeout, PullWait and DrainTimeout must be positive")
+	case c.RecheckBase <= 0 || c.RecheckMax < c.RecheckBase:
+		return fmt.Errorf("ledger: RecheckBase %v and RecheckMax %v must be positive and in order", c.RecheckBase, c.RecheckMax)
+	case c.RecheckHorizon < c.RecheckMax:
+		return fmt.Errorf("ledger: RecheckHorizon %v must be at least RecheckMax %v", c.RecheckHorizon, c.RecheckMax)
+	case c.RecheckMax >= c.AckWait*10:
+		return fmt.Errorf("ledger: RecheckMax %v is too long beside AckWait %v", c.RecheckMax, c.AckWait)
+	case c.MinRechecks < 1:
+		return fmt.Errorf("ledger: MinRechecks %d must be at least 1", c.MinRechecks)
+	case c.LookupRate < 0 || c.LookupBurst < 1:
+		return fmt.Errorf("ledger: LookupRate %v must not be negative and LookupBurst %d must be at least 1", c.LookupRate, c.LookupBurst)
+	case c.LookupShare < 0:
+		return fmt.Errorf("ledger: LookupShare %v must not be negative", c.LookupShare)
 	}
 	return nil
 }
@@ -147,6 +204,35 @@ type Deps struct {
 	Records  idempotency.Records
 	Log      zerolog.Logger
 	Registry prometheus.Registerer
+	// Lookup asks Praxis about a tid; required unless every application
+	// is in Trust (events of an application it cannot look up become
+	// suspect records).
+	Lookup Lookup
+}
+
+// TrustOf lists the applications configured with trust_signature.
+func TrustOf(apps []config.Application) map[string]bool {
+	m := map[string]bool{}
+	for _, a := range apps {
+		if a.TrustSignature {
+			m[a.Name] = true
+		}
+	}
+	return m
+}
+
+// ReviewConsumerConfig is the durable consumer of operators' decisions.
+func ReviewConsumerConfig(c Config) jetstream.ConsumerConfig {
+	c.setDefaults()
+	return jetstream.ConsumerConfig{
+		Durable:       subjects.ConsumerReview,
+		Description:   "praxis-adapter ledger: operators' decisions on held movements",
+		FilterSubject: subjects.AllResolve,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       c.AckWait,
+		MaxDeliver:    -1,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
 }
 
 // ConsumerConfig is the durable consumer every replica shares. One filter

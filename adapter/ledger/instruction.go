@@ -30,6 +30,9 @@ type Instruction struct {
 type outboxEntry struct {
 	Instruction
 	StagedAt time.Time `json:"staged_at"`
+	// Review, when set, is a review record (a hold's announcement or a
+	// decision's audit) staged instead of an instruction.
+	Review *Review `json:"review,omitempty"`
 }
 
 // record is what the service stores per anchor.

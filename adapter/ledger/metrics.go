@@ -32,6 +32,25 @@ type Metrics struct {
 	StaleOutbox prometheus.Counter
 	// Duration is the time to handle one delivery.
 	Duration prometheus.Histogram
+	// Lookups counts find-transaction answers by verdict (found,
+	// not_found, unknown) or shared (another event's answer reused).
+	Lookups *prometheus.CounterVec
+	// LookupDuration is the time of one lookup, rate-limiter wait included.
+	LookupDuration prometheus.Histogram
+	// Confirmations counts events by confirmation outcome: confirmed,
+	// trusted (trust_signature), recheck (one more lookup later), suspect.
+	Confirmations *prometheus.CounterVec
+	// Suspects counts suspect records published, by reason.
+	Suspects *prometheus.CounterVec
+	// Holds counts held movements announced, by reason.
+	Holds *prometheus.CounterVec
+	// Resolutions counts operators' decisions by action (book, dismiss) or refused.
+	Resolutions *prometheus.CounterVec
+	// FetchErrors counts failed fetches from the events or review streams.
+	FetchErrors prometheus.Counter
+	// DuplicatesInProcess counts publishes re-sent after nats-server's
+	// 10158 "duplicate message id is in process".
+	DuplicatesInProcess prometheus.Counter
 }
 
 // NewMetrics registers the series on reg.
@@ -68,9 +87,35 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "praxis_ledger_handle_seconds", Help: "Time to handle one event delivery.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		Lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "praxis_ledger_lookups_total", Help: "Praxis find-transaction answers the ledger used, by verdict (found, not_found, unknown, shared).",
+		}, []string{"application", "verdict"}),
+		LookupDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "praxis_ledger_lookup_seconds", Help: "Time of one confirming lookup, rate-limit wait included.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+		Confirmations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "praxis_ledger_confirmations_total", Help: "Money events by confirmation outcome (confirmed, trusted, recheck, suspect).",
+		}, []string{"application", "outcome"}),
+		Suspects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "praxis_ledger_suspects_total", Help: "Notifications Praxis did not confirm within the re-check horizon (nothing booked), by reason.",
+		}, []string{"application", "reason"}),
+		Holds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "praxis_ledger_holds_total", Help: "Doubtful movements held for an operator's decision, by reason.",
+		}, []string{"application", "reason"}),
+		Resolutions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "praxis_ledger_resolutions_total", Help: "Operators' decisions on holds, by action (book, dismiss, refused).",
+		}, []string{"application", "action"}),
+		FetchErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "praxis_ledger_fetch_errors_total", Help: "Failed fetches from the events or review streams (retried with backoff).",
+		}),
+		DuplicatesInProcess: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "praxis_ledger_duplicates_in_process_total", Help: "Publishes re-sent after error 10158 (another replica was storing the same id).",
+		}),
 	}
 	for _, c := range []prometheus.Collector{m.Events, m.Instructions, m.UnknownStatuses, m.Ignored, m.Flags,
-		m.Retries, m.Conflicts, m.DuplicatesAbsorbed, m.StaleOutbox, m.Duration} {
+		m.Retries, m.Conflicts, m.DuplicatesAbsorbed, m.StaleOutbox, m.Duration, m.Lookups, m.LookupDuration,
+		m.Confirmations, m.Suspects, m.Holds, m.Resolutions, m.FetchErrors, m.DuplicatesInProcess} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ledger: register metrics (one service per registry): %w", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +30,7 @@ type Service struct {
 	log     zerolog.Logger
 	metrics *Metrics
 	links   *RefundLinks
+	lookups *lookups
 }
 
 // New validates cfg and builds the service.
@@ -48,7 +50,12 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, deps: deps, log: deps.Log.With().Str("component", "ledger").Logger(), metrics: m, links: links}, nil
+	svc := &Service{cfg: cfg, deps: deps, log: deps.Log.With().Str("component", "ledger").Logger(), metrics: m, links: links,
+		lookups: newLookups(deps.Lookup, cfg)}
+	if deps.Lookup == nil {
+		svc.log.Warn().Msg("no Praxis lookup configured: only trust_signature applications are booked; every other notification becomes a suspect record")
+	}
+	return svc, nil
 }
 
 // Links returns the service's refund links (same store and prefix), for
@@ -92,13 +99,21 @@ func (s *Service) Run(ctx context.Context) error {
 		}(lanes[i])
 	}
 	s.log.Info().Int("lanes", len(lanes)).Msg("ledger started")
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := s.runReview(ctx); err != nil {
+			s.log.Error().Err(err).Msg("operators' decisions are not consumed")
+		}
+	}()
 
+	fails := 0
 	for ctx.Err() == nil {
 		batch, err := cons.Fetch(len(lanes), jetstream.FetchMaxWait(s.cfg.PullWait))
 		if err != nil {
 			if ctx.Err() == nil {
-				s.log.Warn().Err(err).Msg("fetch events")
-				graceful.Sleep(ctx, 200*time.Millisecond)
+				fails++
+				s.fetchFailed(ctx, "fetch events", err, fails)
 			}
 			continue
 		}
@@ -121,8 +136,11 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
-			s.log.Warn().Err(err).Msg("fetch events")
+			fails++
+			s.fetchFailed(ctx, "fetch events", err, fails)
+			continue
 		}
+		fails = 0
 	}
 
 	s.log.Info().Msg("ledger stopping: no more pulls; finishing in-flight events")
@@ -186,11 +204,17 @@ func (s *Service) handle(ctx context.Context, j job) {
 		return
 	}
 	if j.err == nil {
-		j.err = s.process(ctx, j.p, log)
+		j.err = s.book(ctx, j.p, meta, log)
 	}
+	var again *recheckError
 	switch {
 	case j.err == nil:
 		s.ack(msg, log)
+	case errors.As(j.err, &again):
+		log.Info().Str("reason", again.reason).Dur("recheck_in", again.delay).Msg("notification not confirmed by Praxis yet; it will be looked up again")
+		if err := msg.NakWithDelay(again.delay); err != nil {
+			log.Warn().Err(err).Msg("nak event; AckWait will redeliver it")
+		}
 	case errors.Is(j.err, errUnusable):
 		s.metrics.Events.WithLabelValues(label, "invalid").Inc()
 		log.Error().Err(j.err).Msg("event cannot be booked; terminated (it stays in " + subjects.StreamEvents + " for an operator)")
@@ -215,6 +239,62 @@ func (s *Service) ack(msg jetstream.Msg, log zerolog.Logger) {
 	if err := msg.Ack(); err != nil {
 		log.Warn().Err(err).Msg("ack event; its redelivery will find it applied")
 	}
+}
+
+// recheckError asks for the event to be looked up again after delay.
+type recheckError struct {
+	reason string
+	delay  time.Duration
+}
+
+func (e *recheckError) Error() string {
+	return "not confirmed by Praxis (" + e.reason + "); re-check in " + e.delay.String()
+}
+
+// book confirms one event with Praxis and books what Praxis says (see
+// confirm): the event is acked once confirmed, re-checked later while
+// Praxis does not confirm it, and past the horizon turned into a suspect
+// record.
+func (s *Service) book(ctx context.Context, p parsed, meta *jetstream.MsgMetadata, log zerolog.Logger) error {
+	var stored time.Time
+	if meta != nil {
+		stored = meta.Timestamp
+	}
+	v, err := s.confirm(ctx, p, stored, log)
+	if err != nil {
+		return s.fail("lookup", err)
+	}
+	label := s.appLabel(p.app)
+	if v.found {
+		q := p
+		q.in = v.in
+		if v.outcome != trusted {
+			q.badFee = v.badFee
+			if err := s.resolveRefund(ctx, q.app, &q.in); err != nil {
+				return s.fail("refund_link", err)
+			}
+		}
+		if err := s.process(ctx, q, log); err != nil {
+			return err
+		}
+	}
+	if v.outcome != recheck {
+		s.metrics.Confirmations.WithLabelValues(label, v.outcome).Inc()
+		return nil
+	}
+	n := 1
+	if meta != nil {
+		n = int(meta.NumDelivered)
+	}
+	if s.cfg.Now().Sub(stored) < s.cfg.RecheckHorizon || n < s.cfg.MinRechecks {
+		s.metrics.Confirmations.WithLabelValues(label, recheck).Inc()
+		return &recheckError{reason: v.reason, delay: s.recheckDelay(n)}
+	}
+	if err := s.publishSuspect(ctx, p, v, meta, log); err != nil {
+		return s.fail("publish", err)
+	}
+	s.metrics.Confirmations.WithLabelValues(label, suspect).Inc()
+	return nil
 }
 
 // stepError names the step that failed, for the retries metric.
@@ -242,7 +322,31 @@ func (s *Service) process(ctx context.Context, p parsed, log zerolog.Logger) err
 	anchor := lifecycle.Anchor(in)
 	key := s.StateKey(p.app, anchor)
 	log = log.With().Str("app", p.app).Int64("anchor", anchor).Int64("tid", in.TID).Str("status", in.Status).Logger()
+	return s.update(ctx, key, log, func(rec record) (lifecycle.Result, []outboxEntry, bool, error) {
+		res, err := lifecycle.Apply(rec.State, in, s.policy(p.app))
+		if err != nil {
+			return res, nil, false, fmt.Errorf("%w: %v", errUnusable, err)
+		}
+		if res.Outcome == lifecycle.OutcomeAlreadyApplied {
+			s.metrics.Events.WithLabelValues(label, string(res.Outcome)).Inc()
+			return res, nil, false, nil
+		}
+		var extra []outboxEntry
+		for _, h := range res.Holds {
+			r := heldRecord(p.app, anchor, h)
+			extra = append(extra, outboxEntry{Review: &r})
+		}
+		return res, extra, true, nil
+	}, func(res lifecycle.Result) { s.observe(label, p.typ, in, res, log) })
+}
 
+// update is the outbox loop of the package doc for one anchor's record:
+// flush a left-over outbox, let step compute the new state and what it
+// owes (changed=false: nothing to write), stage both with one
+// compare-and-set, publish, and compare-and-set the outbox empty. staged,
+// when set, runs once the new state is stored.
+func (s *Service) update(ctx context.Context, key string, log zerolog.Logger,
+	step func(rec record) (res lifecycle.Result, extra []outboxEntry, changed bool, err error), staged ...func(lifecycle.Result)) error {
 	for round := range s.cfg.MaxCASRounds {
 		if round > 0 {
 			s.metrics.Conflicts.Inc()
@@ -263,20 +367,20 @@ func (s *Service) process(ctx context.Context, p parsed, log zerolog.Logger) err
 				return s.fail("store_state", err)
 			}
 		}
-		res, err := lifecycle.Apply(rec.State, in, s.policy(p.app))
-		if err != nil {
-			return fmt.Errorf("%w: %v", errUnusable, err)
-		}
-		if res.Outcome == lifecycle.OutcomeAlreadyApplied {
-			s.metrics.Events.WithLabelValues(label, string(res.Outcome)).Inc()
-			return nil
+		res, extra, changed, err := step(rec)
+		if err != nil || !changed {
+			return err
 		}
 		rec.State = res.State
 		now := s.cfg.Now().UTC()
 		for _, ins := range res.Instructions {
 			rec.Outbox = append(rec.Outbox, outboxEntry{Instruction: Instruction{
-				ID: p.app + ":" + strconv.FormatInt(anchor, 10) + ":" + ins.Ref, Application: p.app, Instruction: ins,
+				ID: instructionID(appOfKey(key, s.cfg.KeyPrefix), res.State.Anchor, ins.Ref), Application: appOfKey(key, s.cfg.KeyPrefix), Instruction: ins,
 			}, StagedAt: now})
+		}
+		for _, e := range extra {
+			e.StagedAt = now
+			rec.Outbox = append(rec.Outbox, e)
 		}
 		if ver, err = s.store(ctx, key, rec, ver); err != nil {
 			if errors.Is(err, idempotency.ErrVersionConflict) {
@@ -284,7 +388,9 @@ func (s *Service) process(ctx context.Context, p parsed, log zerolog.Logger) err
 			}
 			return s.fail("store_state", err)
 		}
-		s.observe(label, p.typ, in, res, log)
+		for _, f := range staged {
+			f(res)
+		}
 		if len(rec.Outbox) == 0 {
 			return nil
 		}
@@ -301,6 +407,12 @@ func (s *Service) process(ctx context.Context, p parsed, log zerolog.Logger) err
 		return nil
 	}
 	return s.fail("cas_rounds", fmt.Errorf("state %s: %d compare-and-set rounds lost to concurrent updates", key, s.cfg.MaxCASRounds))
+}
+
+// appOfKey is the application of a state key (<prefix><app>:tx:<anchor>).
+func appOfKey(key, prefix string) string {
+	app, _, _ := strings.Cut(strings.TrimPrefix(key, prefix), ":tx:")
+	return app
 }
 
 // resolveRefund books a refund on its deposit when the link is known and
@@ -356,6 +468,17 @@ func (s *Service) store(ctx context.Context, key string, rec record, ver uint64)
 func (s *Service) publish(ctx context.Context, outbox []outboxEntry, log zerolog.Logger) error {
 	now := s.cfg.Now()
 	for _, e := range outbox {
+		if e.Review != nil {
+			dup, err := s.publishReviewDup(ctx, *e.Review)
+			if err != nil {
+				return err
+			}
+			if !dup && e.Review.Kind == subjects.ReviewHeld {
+				s.metrics.Holds.WithLabelValues(s.appLabel(e.Review.Application), e.Review.Reason).Inc()
+				log.Error().Str("held", e.Review.ID).Str("reason", e.Review.Reason).Msg("movement held for an operator's decision (praxis-adapter review resolve)")
+			}
+			continue
+		}
 		if now.Sub(e.StagedAt) >= s.cfg.DuplicateWindow {
 			s.metrics.StaleOutbox.Inc()
 			log.Error().Str("instruction", e.ID).Time("staged_at", e.StagedAt).
@@ -368,11 +491,9 @@ func (s *Service) publish(ctx context.Context, outbox []outboxEntry, log zerolog
 		subj := subjects.Ledger(e.Application, e.Kind)
 		msg := &nats.Msg{Subject: subj, Data: data, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, e.ID)
-		pctx, cancel := context.WithTimeout(ctx, s.cfg.OpTimeout)
-		ack, err := s.deps.JS.PublishMsg(pctx, msg, jetstream.WithExpectStream(subjects.StreamLedger))
-		cancel()
+		ack, err := s.publishMsg(ctx, msg, subjects.StreamLedger)
 		if err != nil {
-			return fmt.Errorf("publish %s: %w", subj, err)
+			return err
 		}
 		if ack.Duplicate {
 			s.metrics.DuplicatesAbsorbed.Inc()
@@ -382,6 +503,34 @@ func (s *Service) publish(ctx context.Context, outbox []outboxEntry, log zerolog
 		log.Info().Str("instruction", e.ID).Str("kind", e.Kind).Int64("amount", e.Amount).Str("currency", e.Currency).Msg("ledger instruction")
 	}
 	return nil
+}
+
+// jsErrDuplicateInProcess is nats-server's answer (2.10+) to a publish
+// whose Nats-Msg-Id another publish is storing at that moment.
+const jsErrDuplicateInProcess jetstream.ErrorCode = 10158
+
+// publishMsg publishes msg to stream within OpTimeout. Error 10158
+// ("duplicate message id is in process": another replica is storing the
+// same id) means the other copy is being stored: wait briefly and publish
+// again, a bounded number of times, to get the duplicate PubAck.
+func (s *Service) publishMsg(ctx context.Context, msg *nats.Msg, stream string) (*jetstream.PubAck, error) {
+	wait := 20 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		pctx, cancel := context.WithTimeout(ctx, s.cfg.OpTimeout)
+		ack, err := s.deps.JS.PublishMsg(pctx, msg, jetstream.WithExpectStream(stream))
+		cancel()
+		var apiErr *jetstream.APIError
+		if err != nil && errors.As(err, &apiErr) && apiErr.ErrorCode == jsErrDuplicateInProcess && attempt < 8 && ctx.Err() == nil {
+			s.metrics.DuplicatesInProcess.Inc()
+			graceful.Sleep(ctx, wait)
+			wait = min(2*wait, time.Second)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("publish %s: %w", msg.Subject, err)
+		}
+		return ack, nil
+	}
 }
 
 // observe counts and logs what the lifecycle said, once per applied event.

@@ -49,7 +49,15 @@ type env struct {
 	svc     *Service
 }
 
+// newEnv books the test applications shop and eager in trust_signature
+// mode: these tests are about the outbox and the lifecycle, confirm_test.go
+// about confirmation.
 func newEnv(t *testing.T, kind storeKind, mutate func(*Config), wrap func(idempotency.Records) idempotency.Records) *env {
+	t.Helper()
+	return newEnvLookup(t, kind, mutate, wrap, nil)
+}
+
+func newEnvLookup(t *testing.T, kind storeKind, mutate func(*Config), wrap func(idempotency.Records) idempotency.Records, lookup Lookup) *env {
 	t.Helper()
 	_, _, js := tu.JetStream(t)
 	require.NoError(t, subjects.EnsureStreams(t.Context(), js, subjects.StreamsConfig{Memory: true}))
@@ -73,6 +81,9 @@ func newEnv(t *testing.T, kind storeKind, mutate func(*Config), wrap func(idempo
 		RetryMax:   200 * time.Millisecond,
 		AckWait:    5 * time.Second,
 	}
+	if lookup == nil {
+		cfg.Trust = map[string]bool{"shop": true, "eager": true}
+	}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -80,7 +91,7 @@ func newEnv(t *testing.T, kind storeKind, mutate func(*Config), wrap func(idempo
 	if wrap != nil {
 		recs = wrap(recs)
 	}
-	e.svc, err = New(cfg, Deps{JS: js, Records: recs, Log: tu.Logger(t), Registry: e.reg})
+	e.svc, err = New(cfg, Deps{JS: js, Records: recs, Log: tu.Logger(t), Registry: e.reg, Lookup: lookup})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -472,7 +483,7 @@ func TestUnusableEventsAreTerminatedAndCounted(t *testing.T) {
 }
 
 func TestUnknownStatusAndFlagsAreCounted(t *testing.T) {
-	e := newEnv(t, kvStore, nil, nil)
+	e := newEnv(t, kvStore, func(c *Config) { c.Trust["elsewhere"] = true }, nil)
 	n := note{app: "shop", tid: 9101, typ: "sale", intent: "payment", amount: 100, order: "order-9101"}
 	n.status = "approved"
 	e.publish(t, n)
@@ -531,6 +542,9 @@ func TestConfigValidation(t *testing.T) {
 		{"ack wait beyond the duplicate window", Config{AckWait: 3 * time.Minute}, "AckWait 3m0s must be shorter"},
 		{"retry beyond the duplicate window", Config{RetryMax: 5 * time.Minute}, "RetryMax 5m0s must be shorter"},
 		{"negative state TTL", Config{StateTTL: -time.Hour}, "StateTTL -1h0m0s must not be negative"},
+		{"re-check delays out of order", Config{RecheckBase: 2 * time.Second, RecheckMax: time.Second}, "RecheckBase 2s and RecheckMax 1s"},
+		{"horizon shorter than a re-check", Config{RecheckHorizon: 10 * time.Second, RecheckMax: 20 * time.Second}, "RecheckHorizon 10s must be at least RecheckMax 20s"},
+		{"negative lookup rate", Config{LookupRate: -1}, "LookupRate -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -542,6 +556,11 @@ func TestConfigValidation(t *testing.T) {
 	assert.ErrorContains(t, err, "required")
 	_, err = New(Config{}, Deps{JS: nopJS{}, Records: nopRecords{}, Registry: prometheus.NewRegistry()})
 	assert.NoError(t, err)
+}
+
+func TestTrustOfConfig(t *testing.T) {
+	assert.Equal(t, map[string]bool{"legacy": true}, TrustOf([]config.Application{{Name: "shop"}, {Name: "legacy", TrustSignature: true}}),
+		"trust_signature is per application and off by default")
 }
 
 func TestDebitOnOfConfig(t *testing.T) {

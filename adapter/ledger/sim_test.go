@@ -59,10 +59,6 @@ func receiver(t *testing.T, e *env) *httptest.Server {
 func TestSimulatorFlowsMatchItsBalances(t *testing.T) {
 	for _, faulty := range []bool{false, true} {
 		t.Run(fmt.Sprintf("faults=%v", faulty), func(t *testing.T) {
-			e := newEnv(t, kvStore, func(c *Config) {
-				c.DebitOn = map[string]string{"sandbox": lifecycle.DebitOnRequested, "splitty": lifecycle.DebitOnInProgress}
-			}, nil)
-			hook := receiver(t, e)
 			const merchant, secret = "Test-Integration-Merchant", "MerchantSecretKey"
 			cfg := sim.Config{
 				Applications: []sim.Application{
@@ -83,6 +79,12 @@ func TestSimulatorFlowsMatchItsBalances(t *testing.T) {
 			creds := func(key string) praxis.Credentials {
 				return praxis.Credentials{MerchantID: merchant, ApplicationKey: key, Secrets: []string{secret}}
 			}
+			// The ledger confirms every notification with the simulator.
+			lookup := PraxisLookup{Client: client, Credentials: map[string]praxis.Credentials{"sandbox": creds("Sandbox"), "splitty": creds("Splitty")}}
+			e := newEnvLookup(t, kvStore, func(c *Config) {
+				c.DebitOn = map[string]string{"sandbox": lifecycle.DebitOnRequested, "splitty": lifecycle.DebitOnInProgress}
+			}, nil, lookup)
+			hook := receiver(t, e)
 			orders := 0
 			open := func(key, intent string, amount int64) string {
 				orders++
@@ -95,6 +97,21 @@ func TestSimulatorFlowsMatchItsBalances(t *testing.T) {
 				resp, err := client.CashierSession(t.Context(), creds(key), req)
 				require.NoError(t, err)
 				return resp.Session.AuthToken
+			}
+			// Without faults, the ledger catches up after each step, so it
+			// sees (and Praxis' lookup reports) every milestone; under
+			// faults it runs behind and folds milestones (same net).
+			step := func() {
+				if faulty {
+					return
+				}
+				tu.Eventually(t, 10*time.Second, 5*time.Millisecond, func() error {
+					if n := s.PendingNotifications(); n > 0 {
+						return fmt.Errorf("%d notifications pending", n)
+					}
+					return nil
+				})
+				e.settle(t)
 			}
 			ctx := t.Context()
 			complete := func(key string, w int64) {
@@ -111,27 +128,34 @@ func TestSimulatorFlowsMatchItsBalances(t *testing.T) {
 				}
 				return nil
 			})
+			step()
 			require.NoError(t, e.svc.Links().Link(ctx, "sandbox", "refund-1", dep.TID))
 			_, err = client.Refund(ctx, creds("Sandbox"), praxis.RefundRequest{TransactionType: "refund", Currency: "EUR", Amount: 3000,
 				CID: "cust-Sandbox", Locale: "en-GB", OrderID: "refund-1", ReferenceID: dep.TID})
 			require.NoError(t, err)
+			step()
 			_, err = s.Chargeback(ctx, dep.TID)
 			require.NoError(t, err)
+			step()
 
 			// A withdrawal completed, then reversed.
 			w1, err := s.RequestWithdrawal(ctx, open("Sandbox", "withdrawal", 0), 4000)
 			require.NoError(t, err)
+			step()
 			complete("Sandbox", w1.TID)
+			step()
 			_, err = s.ReversePayout(ctx, w1.TID)
 			require.NoError(t, err)
 			// A withdrawal cancelled.
 			w2, err := s.RequestWithdrawal(ctx, open("Sandbox", "withdrawal", 0), 1500)
 			require.NoError(t, err)
+			step()
 			_, err = client.ManageWithdrawal(ctx, creds("Sandbox"), praxis.ManageWithdrawalRequest{Intent: praxis.IntentCancelWithdrawalRequest, WithdrawalRequestID: w2.TID})
 			require.NoError(t, err)
 			// A withdrawal edited by the back office before authorization.
 			w3, err := s.RequestWithdrawal(ctx, open("Sandbox", "withdrawal", 0), 2000)
 			require.NoError(t, err)
+			step()
 			_, err = s.EditWithdrawal(ctx, w3.TID, sim.EditOptions{Amount: ptr(int64(1800)), Fee: ptr(int64(20))})
 			require.NoError(t, err)
 			_, err = s.AuthorizeWithdrawal(ctx, w3.TID)

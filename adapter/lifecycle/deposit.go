@@ -97,6 +97,11 @@ func (m *machine) deposit() {
 				src := m.source()
 				st.Approval, st.ApprovalSource = mon, &src
 			}
+		} else if mon := m.money(); mon != nil && (mon.Amount != st.Approval.Amount || mon.Currency != st.Approval.Currency) {
+			// An approved deposit does not change amount; if Praxis says it
+			// did, a person decides (nothing is booked).
+			m.holdOnce(Hold{Ref: fmt.Sprintf("hold:%s:%d:%s", HoldAmountChanged, mon.Amount, mon.Currency), Reason: HoldAmountChanged, TID: m.in.TID,
+				Detail: fmt.Sprintf("deposit %d was approved for %d %s and is now reported as %d %s; nothing is booked for the difference", st.Anchor, st.Approval.Amount, st.Approval.Currency, mon.Amount, mon.Currency)})
 		}
 		switch in.Status {
 		case praxis.StatusRefund:
@@ -233,6 +238,10 @@ func (m *machine) settleDeposit() {
 	if st.ChargebackStatus != "" && !st.ChargebackBooked {
 		m.bookChargeback()
 	}
+	if h := st.hold("hold:" + HoldChargebackRemainder); h != nil && h.Resolution == "" && h.Proposed != nil {
+		// The proposal follows what linked refunds leave.
+		h.Proposed.Amount = max(0, st.Credited.Amount-st.Reversed)
+	}
 }
 
 func (m *machine) bookLinkedRefund(tid int64, r *Refund) {
@@ -264,18 +273,24 @@ func (m *machine) bookChargeback() {
 	if remainder <= 0 {
 		return
 	}
-	review := ""
-	if st.RefundStatus == praxis.StatusPartialRefund && !st.anyApprovedRefund() {
-		m.flag(FlagUncertainAmount)
-		review = "the deposit was partly refunded by refund tids not linked to it; this reverses everything not reversed on the deposit, which may include the refunded part"
-	}
-	st.Reversed += remainder
 	src := m.source()
 	if st.ChargebackSource != nil {
 		src = *st.ChargebackSource
 	}
-	ins := m.emit(DepositReversed, DepositReversed+":"+st.ChargebackStatus, Money{Amount: remainder, Currency: st.Credited.Currency}, src)
-	ins.Reason, ins.Review = st.ChargebackStatus, review
+	money := Money{Amount: remainder, Currency: st.Credited.Currency}
+	if st.RefundStatus == praxis.StatusPartialRefund && !st.anyApprovedRefund() {
+		// Refund tids not linked to the deposit took part of it: the
+		// chargeback took only what they left, which is not known here.
+		m.flag(FlagUncertainAmount)
+		ins := m.build(DepositReversed, DepositReversed+":"+st.ChargebackStatus, money, src)
+		ins.Reason = st.ChargebackStatus
+		m.holdOnce(Hold{Ref: "hold:" + HoldChargebackRemainder, Reason: HoldChargebackRemainder, TID: src.TID, Proposed: &ins, ProposedRef: ins.Ref,
+			Detail: fmt.Sprintf("deposit %d was partly refunded by refund tids not linked to it, then charged back; the proposal reverses the %d not reversed on the deposit, which includes the refunded part: book the true remainder (amount) or dismiss", st.Anchor, remainder)})
+		return
+	}
+	st.Reversed += remainder
+	ins := m.emit(DepositReversed, DepositReversed+":"+st.ChargebackStatus, money, src)
+	ins.Reason = st.ChargebackStatus
 }
 
 func (s *State) anyApprovedRefund() bool {

@@ -52,8 +52,9 @@
 //     for what is credited and not yet reversed on this anchor (credited −
 //     linked refunds booked); nothing after a full `refund`. If the deposit
 //     was partly refunded by refund tids that are not linked to it, the
-//     remainder is unknown here: the full remainder is booked with Review set
-//     and FlagUncertainAmount.
+//     remainder is unknown here: nothing is booked; a Hold
+//     (HoldChargebackRemainder, FlagUncertainAmount) proposes what is left on
+//     the deposit, and a person decides (Resolve).
 //   - payout.debited: once, when the request reaches the application's debit
 //     stage (requested, authorized or in_progress), or any later stage
 //     (skipped or out of order). A payout tid's pending (split mode), and any
@@ -64,7 +65,11 @@
 //     §4.2): previous amount, new amount and delta (new − previous, so a
 //     positive delta debits more).
 //   - payout.released: once, when a debited payout ends cancelled, rejected
-//     or error (declined too): the debited amount goes back to the customer.
+//     or declined: the debited amount goes back to the customer. A payout
+//     that ends in `error` may have paid (API.md): its release is a Hold
+//     (HoldPayoutError), booked only by a person's decision (Resolve).
+//   - an approved deposit reported later with another amount or currency
+//     books nothing more: a Hold (HoldAmountChanged) asks a person.
 //   - payout.reversed: once, when a debited payout is reversed after approval.
 //
 // Conflicting finals (approved after rejected, error after approved) are
@@ -87,6 +92,9 @@
 // it, instead of debited and adjusted), and a chargeback processed before a
 // linked refund (the chargeback reverses the whole remainder and the late
 // refund is absorbed). Duplicates alone never change the list.
+//
+// Holds are announced once (Result.Holds), kept in the State, and count as
+// booked for the order rule (a person books or dismisses them).
 //
 // Instruction.Signed is the movement of the customer's balance, in minor
 // units, without fees (fees are carried, and booked as the platform decides;

@@ -125,6 +125,10 @@ type Input struct {
 	// EventID is the CloudEvents id (the ingress dedup key); Apply ignores
 	// an id it has already applied, which makes redeliveries harmless.
 	EventID string
+	// ApplyKey, when set, is what Apply remembers instead of EventID: the
+	// ledger books Praxis' answer to a lookup triggered by the event, and
+	// a re-check that finds news must not count as a redelivery.
+	ApplyKey string
 	// Time is when the status was reported.
 	Time time.Time
 	// Type and Status are Praxis' transaction_type and transaction_status;
@@ -301,6 +305,9 @@ type State struct {
 	Released       bool   `json:"released,omitempty"`
 	PayoutReversed bool   `json:"payout_reversed,omitempty"`
 
+	// Holds are doubtful movements waiting for an operator (see Hold).
+	Holds []*Hold `json:"holds,omitempty"`
+
 	// Issued counts instructions emitted; History and Applied are bounded.
 	Issued  int      `json:"issued,omitempty"`
 	History []Entry  `json:"history,omitempty"`
@@ -314,6 +321,8 @@ type Result struct {
 	Outcome      Outcome
 	// Flags ask a person to look (see the Flag constants).
 	Flags []string
+	// Holds are the holds this input opened (announced once).
+	Holds []Hold
 }
 
 // Errors for input Apply cannot use at all.
@@ -377,7 +386,7 @@ func Apply(st State, in Input, p Policy) (Result, error) {
 	if st.Anchor != 0 && st.Anchor != anchor {
 		return Result{}, fmt.Errorf("%w: tid %d anchors at %d, the state is %d's", ErrWrongAnchor, in.TID, anchor, st.Anchor)
 	}
-	if slices.Contains(st.Applied, in.EventID) {
+	if slices.Contains(st.Applied, in.applyKey()) {
 		return Result{State: st, Outcome: OutcomeAlreadyApplied}, nil
 	}
 
@@ -415,7 +424,14 @@ func Apply(st State, in Input, p Policy) (Result, error) {
 		m.outcome = OutcomeDuplicate
 	}
 	m.record()
-	return Result{State: m.st, Instructions: m.out, Outcome: m.outcome, Flags: m.flags}, nil
+	return Result{State: m.st, Instructions: m.out, Outcome: m.outcome, Flags: m.flags, Holds: m.holds}, nil
+}
+
+func (in Input) applyKey() string {
+	if in.ApplyKey != "" {
+		return in.ApplyKey
+	}
+	return in.EventID
 }
 
 func checkInput(in Input) error {
@@ -443,6 +459,7 @@ type machine struct {
 	outcome Outcome
 	flags   []string
 	out     []Instruction
+	holds   []Hold
 }
 
 func (m *machine) flag(f string) {
@@ -490,7 +507,7 @@ func (m *machine) record() {
 	if n := len(m.st.History); n > maxHistory {
 		m.st.History = append([]Entry(nil), m.st.History[n-maxHistory:]...)
 	}
-	m.st.Applied = append(m.st.Applied, m.in.EventID)
+	m.st.Applied = append(m.st.Applied, m.in.applyKey())
 	if n := len(m.st.Applied); n > maxApplied {
 		m.st.Applied = append([]string(nil), m.st.Applied[n-maxApplied:]...)
 	}
@@ -516,8 +533,14 @@ func (m *machine) source() Source {
 }
 
 // emit builds an instruction in the context of src (the notification it
-// books), falling back to the anchor's customer and order.
+// books), falling back to the anchor's customer and order, and owes it.
 func (m *machine) emit(kind, ref string, money Money, src Source) *Instruction {
+	m.out = append(m.out, m.build(kind, ref, money, src))
+	return &m.out[len(m.out)-1]
+}
+
+// build is emit without owing the instruction (a hold's proposal).
+func (m *machine) build(kind, ref string, money Money, src Source) Instruction {
 	ins := Instruction{
 		Kind: kind, Ref: ref, TID: src.TID, OrderID: src.OrderID, CID: src.CID,
 		Amount: money.Amount, Currency: money.Currency, Fee: copyInt(money.Fee),
@@ -536,8 +559,7 @@ func (m *machine) emit(kind, ref string, money Money, src Source) *Instruction {
 	if m.st.Family == FamilyPayout && m.st.Request {
 		ins.WithdrawalRequestID = m.st.Anchor
 	}
-	m.out = append(m.out, ins)
-	return &m.out[len(m.out)-1]
+	return ins
 }
 
 func (s State) clone() State {
@@ -564,6 +586,18 @@ func (s State) clone() State {
 	if s.ChargebackSource != nil {
 		src := *s.ChargebackSource
 		c.ChargebackSource = &src
+	}
+	if s.Holds != nil {
+		c.Holds = make([]*Hold, len(s.Holds))
+		for i, h := range s.Holds {
+			hc := *h
+			if h.Proposed != nil {
+				p := *h.Proposed
+				p.Fee = copyInt(h.Proposed.Fee)
+				hc.Proposed = &p
+			}
+			c.Holds[i] = &hc
+		}
 	}
 	c.History = slices.Clone(s.History)
 	c.Applied = slices.Clone(s.Applied)

@@ -128,7 +128,14 @@ func (m *machine) settlePayout() {
 		ins := m.emit(PayoutAdjusted, PayoutAdjusted+":"+strconv.Itoa(st.Adjustments), *st.Debited, src)
 		ins.PreviousAmount, ins.PreviousFee, ins.Delta = &prev.Amount, copyInt(prev.Fee), &delta
 	}
-	if st.Failure != "" && !st.Released {
+	if st.Failure == praxis.StatusError && !st.Released {
+		// API.md: after `error` the funds may have been sent. Hold the
+		// release for a person (or a later decision), never book it here.
+		ins := m.build(PayoutReleased, PayoutReleased, *st.Debited, src)
+		ins.Reason = st.Failure
+		m.holdOnce(Hold{Ref: "hold:" + HoldPayoutError, Reason: HoldPayoutError, TID: src.TID, Proposed: &ins, ProposedRef: ins.Ref,
+			Detail: "the payout ended in error: Praxis says the funds may have been sent; release the debit only once the processor confirms nothing was paid"})
+	} else if st.Failure != "" && !st.Released {
 		st.Released = true
 		ins := m.emit(PayoutReleased, PayoutReleased, *st.Debited, src)
 		ins.Reason = st.Failure

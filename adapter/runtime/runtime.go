@@ -471,9 +471,23 @@ func (r *Runtime) startWorker(ctx context.Context) error {
 	if r.cfg.Ledger.Disabled {
 		return nil
 	}
+	// The ledger books from Praxis' lookups: its own client decodes whole
+	// answers, with each application's credentials.
+	lc := cc
+	lc.LightResponses = false
+	ledgerClient, err := praxis.NewClient(lc)
+	if err != nil {
+		return err
+	}
+	creds := make(map[string]praxis.Credentials, len(apps))
+	for _, a := range apps {
+		creds[a.Name] = a.Credentials
+	}
 	svc, err := ledger.New(ledger.Config{DebitOn: ledger.DebitOnOf(r.cfg.Applications), Processors: r.processors(),
-		DuplicateWindow: r.cfg.NATS.Streams.LedgerDuplicateWindow},
-		ledger.Deps{JS: js, Records: r.store, Log: r.log, Registry: r.reg})
+		DuplicateWindow: r.cfg.NATS.Streams.LedgerDuplicateWindow, Trust: ledger.TrustOf(r.cfg.Applications),
+		RecheckHorizon: r.cfg.Ledger.RecheckHorizon, LookupRate: r.cfg.Ledger.LookupRate, LookupBurst: r.cfg.Ledger.LookupBurst},
+		ledger.Deps{JS: js, Records: r.store, Log: r.log, Registry: r.reg,
+			Lookup: ledger.PraxisLookup{Client: ledgerClient, Credentials: creds}})
 	if err != nil {
 		return err
 	}

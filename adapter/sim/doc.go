@@ -99,6 +99,19 @@
 // unless Config.FreshResendTimestamp is set (UNCONFIRMED in Praxis). Every
 // attempt, and every validation callback, is recorded (Deliveries).
 //
+// # Forged, altered and replayed notifications
+//
+// Forge sends once, with the genuine signature header, a copy of the latest
+// genuine notification of a tid altered as an attacker who captured it
+// could: an edited transaction_status (not signed), edited unsigned fields
+// (session.cid, transaction_type, withdrawal_request_id, ...), characters
+// shifted between adjacent signed fields (the signature is a concatenation
+// without separators: order_id digits into tid, conversion_rate digits
+// into amount), or nothing (Replay). Forged deliveries are recorded with
+// Forged and Alteration and change nothing in the simulator: find-transaction
+// and find-order keep answering the truth. Test API: POST
+// /sim/transactions/{tid}/forge and /replay.
+//
 // # Effects and balances
 //
 // Effects counts, per tid, every state-changing effect actually applied —

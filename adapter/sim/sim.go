@@ -48,8 +48,9 @@ type Simulator struct {
 	dseq       int64
 	closed     bool
 	wg         sync.WaitGroup
-	slots      chan struct{} // one per webhook call in flight
-	pending    atomic.Int64  // notifications queued or being delivered
+	slots      chan struct{}      // one per webhook call in flight
+	pending    atomic.Int64       // notifications queued or being delivered
+	sent       map[int64]sentNote // the latest genuine notification of each tid, for Forge
 }
 
 // New validates cfg, applies its defaults and builds a simulator. Close it
@@ -71,6 +72,7 @@ func New(cfg Config, log zerolog.Logger) (*Simulator, error) {
 		nextTID: cfg.FirstTID,
 		effects: newEffects(),
 		lanes:   make(map[string]*lane),
+		sent:    make(map[int64]sentNote),
 		calls:   make(map[string]*atomic.Int64, len(knownPaths)),
 		slots:   make(chan struct{}, cfg.MaxConcurrentDeliveries),
 	}
@@ -136,6 +138,7 @@ func (s *Simulator) Reset() {
 	}
 	s.gen++
 	s.lanes = make(map[string]*lane)
+	s.sent = make(map[int64]sentNote)
 	s.deliveries = nil
 	s.dmu.Unlock()
 }

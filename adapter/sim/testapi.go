@@ -27,6 +27,8 @@ import (
 //	POST /sim/transactions/{tid}/3ds          {"approve": bool} → transaction
 //	POST /sim/transactions/{tid}/authorize | reject | error | approve | reverse | chargeback → transaction
 //	POST /sim/transactions/{tid}/edit         {"amount","fee"} → transaction
+//	POST /sim/transactions/{tid}/forge        {"status","set":{path:json},"shift":{"from","to","n"}} → delivery
+//	POST /sim/transactions/{tid}/replay       → delivery (the latest genuine notification again, verbatim)
 //	GET  /sim/sessions/{auth_token}, /sim/transactions/{tid}
 //	GET  /sim/state, /sim/effects, /sim/deliveries, /sim/balances, /sim/faults
 //	POST /sim/faults (a Faults object, durations in ms), POST /sim/reset
@@ -38,6 +40,8 @@ func (s *Simulator) routes() *http.ServeMux {
 	mux.HandleFunc("GET /cashier/session/{token}", s.cashierPage)
 	mux.HandleFunc("POST /sim/sessions/{token}/{action}", s.sessionAction)
 	mux.HandleFunc("POST /sim/transactions/{tid}/{action}", s.txAction)
+	mux.HandleFunc("POST /sim/transactions/{tid}/forge", s.forgeAction)
+	mux.HandleFunc("POST /sim/transactions/{tid}/replay", s.forgeAction)
 	mux.HandleFunc("GET /sim/sessions/{token}", func(w http.ResponseWriter, r *http.Request) {
 		if se, ok := s.Session(r.PathValue("token")); ok {
 			writeJSON(w, http.StatusOK, se)

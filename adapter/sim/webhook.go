@@ -59,7 +59,10 @@ type Delivery struct {
 	Duration         time.Duration `json:"-"`
 	DurationMS       float64       `json:"duration_ms"`
 	// WillResend tells whether another attempt of this notification follows.
-	WillResend bool      `json:"will_resend"`
+	WillResend bool `json:"will_resend"`
+	// Forged marks a crafted, altered or replayed copy sent by Forge; Alteration says how.
+	Forged     bool      `json:"forged,omitempty"`
+	Alteration string    `json:"alteration,omitempty"`
 	At         time.Time `json:"at"`
 }
 
@@ -261,6 +264,9 @@ func (s *Simulator) deliver(ctx context.Context, gen uint64, o *outbound, outOfO
 				return
 			}
 		}
+		if o.tid != 0 {
+			s.remember(gen, o)
+		}
 		res := s.post(ctx, true, o.url, o.body, o.sig, o.app.Secrets)
 		d := s.deliveryRecord(o, attempt, res)
 		d.OutOfOrder = outOfOrder
@@ -335,7 +341,7 @@ var errNotEnvelope = errors.New("reply is not a JSON envelope with an integer st
 // post sends one signed webhook and reads the merchant's reply. Notifications
 // take one of the MaxConcurrentDeliveries slots; a validation callback does
 // not, because a customer is waiting on it.
-func (s *Simulator) post(ctx context.Context, limited bool, url string, body []byte, sig string, secrets []string) postResult {
+func (s *Simulator) post(ctx context.Context, limited bool, url string, body []byte, sig string, secrets []string, header ...string) postResult {
 	res := postResult{retry: true}
 	if limited {
 		select {
@@ -358,6 +364,9 @@ func (s *Simulator) post(ctx context.Context, limited bool, url string, body []b
 	}
 	req.Header.Set("Content-Type", praxis.ContentType)
 	req.Header.Set(praxis.HeaderSignature, sig)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		res.err = err

@@ -44,6 +44,7 @@ func commands() map[string]subcommand {
 		"tail":    {"print events, ledger instructions, results and dead letters as they arrive", runTail},
 		"wait":    {"wait until the streams hold a message on each subject (for scripts)", runWait},
 		"dlq":     {"list, show and replay dead-lettered commands", runDLQ},
+		"review":  {"list held movements and suspect notifications; resolve a held movement (audited)", runReview},
 		"streams": {"show the streams and consumers: pending, redeliveries, lag", runStreams},
 		"verify":  {"check a pasted Praxis body and signature against the configured secret", runVerify},
 		"schema":  {"print the message contracts: JSON Schemas and the AsyncAPI document", runSchema},

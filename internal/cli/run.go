@@ -22,6 +22,9 @@ applications:
     merchant_id: Test-Integration-Merchant
     application_key: Sandbox
     return_url: https://shop.example/return
+ledger:
+  # The demo shows a forged notification refused within seconds.
+  recheck_horizon: 5s
 `
 
 // configFlag registers -config, defaulting to $PRAXIS_CONFIG.

@@ -38,8 +38,12 @@ token or tid, 409 state forbids the action, 400 bad input, 422 declined):
   POST /sim/transactions/{tid}/3ds          {"approve": bool}
   POST /sim/transactions/{tid}/authorize | reject | error | approve | reverse | chargeback
   POST /sim/transactions/{tid}/edit         {"amount","fee"}
+  POST /sim/transactions/{tid}/forge        {"status","set":{path:json},"shift":{"from","to","n"}}:
+                                            resend the tid's latest notification altered as an
+                                            attacker could, under its genuine signature
+  POST /sim/transactions/{tid}/replay       resend it verbatim
   GET  /sim/sessions/{auth_token}, /sim/transactions/{tid}
-  GET  /sim/state, /sim/effects, /sim/deliveries, /sim/balances, /sim/faults
+  GET  /sim/state, /sim/effects, /sim/deliveries (forged ones marked), /sim/balances, /sim/faults
   POST /sim/faults                          a Faults object (rates, delays in ms)
   POST /sim/reset
 The cashier page is GET /cashier/session/{auth_token}.`

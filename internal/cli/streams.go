@@ -51,7 +51,7 @@ func runStreams(ctx context.Context, env *Env, args []string) error {
 	defer nc.Close()
 	streams := []streamRow{}
 	consumers := []consumerRow{}
-	for _, name := range []string{subjects.StreamEvents, subjects.StreamCommands, subjects.StreamResults, subjects.StreamDLQ, subjects.StreamLedger} {
+	for _, name := range []string{subjects.StreamEvents, subjects.StreamCommands, subjects.StreamResults, subjects.StreamDLQ, subjects.StreamLedger, subjects.StreamReview} {
 		s, err := js.Stream(ctx, name)
 		if err != nil {
 			streams = append(streams, streamRow{Name: name, Missing: err.Error()})

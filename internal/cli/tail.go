@@ -12,7 +12,7 @@ import (
 )
 
 func runTail(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "tail", "[flags] [subject ...]\n\nPrints every message on the subjects as <subject> <json>, one per line.\nDefault: events, ledger instructions, results and dead letters. (Subscribing to\npraxis.requests.> would make the ingress wait for an answer that never comes.)")
+	fs := newFlags(env, "tail", "[flags] [subject ...]\n\nPrints every message on the subjects as <subject> <json>, one per line.\nDefault: events, ledger instructions, review records, results and dead letters. (Subscribing to\npraxis.requests.> would make the ingress wait for an answer that never comes.)")
 	nf := addNATSFlags(fs)
 	history := fs.Bool("history", false, "replay what the streams already hold before following (events, results, dead letters, ledger)")
 	headers := fs.Bool("headers", false, "print message headers too")
@@ -21,7 +21,7 @@ func runTail(ctx context.Context, env *Env, args []string) error {
 	}
 	filters := fs.Args()
 	if len(filters) == 0 {
-		filters = []string{subjects.AllEvents, subjects.AllLedger, subjects.AllResults, subjects.AllDLQ}
+		filters = []string{subjects.AllEvents, subjects.AllLedger, subjects.AllReview, subjects.AllResults, subjects.AllDLQ}
 	}
 	nc, js, err := nf.connect()
 	if err != nil {
@@ -39,7 +39,7 @@ func runTail(ctx context.Context, env *Env, args []string) error {
 	if *history {
 		// An ordered consumer per stream and filter: the streams' content
 		// from the start, then live messages, without creating durables.
-		for _, stream := range []string{subjects.StreamEvents, subjects.StreamResults, subjects.StreamDLQ, subjects.StreamLedger} {
+		for _, stream := range []string{subjects.StreamEvents, subjects.StreamResults, subjects.StreamDLQ, subjects.StreamLedger, subjects.StreamReview} {
 			for _, f := range filters {
 				cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{f}})
 				if err != nil {

@@ -62,6 +62,7 @@ func streamFor(subject string) (string, error) {
 	for prefix, stream := range map[string]string{
 		subjects.Root + ".events.":   subjects.StreamEvents,
 		subjects.Root + ".ledger.":   subjects.StreamLedger,
+		subjects.Root + ".review.":   subjects.StreamReview,
 		subjects.Root + ".results.":  subjects.StreamResults,
 		subjects.Root + ".dlq.":      subjects.StreamDLQ,
 		subjects.Root + ".commands.": subjects.StreamCommands,
@@ -70,5 +71,5 @@ func streamFor(subject string) (string, error) {
 			return stream, nil
 		}
 	}
-	return "", fmt.Errorf("%w: %s is not stored by any stream (events, ledger, results, dlq, commands)", errUsage, subject)
+	return "", fmt.Errorf("%w: %s is not stored by any stream (events, ledger, review, results, dlq, commands)", errUsage, subject)
 }

@@ -87,8 +87,9 @@ const (
 	FormatCurrency
 	// FormatID is a positive integer of at most 18 digits (tid).
 	FormatID
-	// FormatDecimal is a non-negative decimal, as a string or a number:
-	// ^[0-9]+(\.[0-9]+)?$ (conversion_rate).
+	// FormatDecimal is a non-negative decimal, as a string or a number,
+	// without leading zeros: ^(0|[1-9][0-9]*)(\.[0-9]+)?$ (conversion_rate).
+	// Refusing "01.5" stops digits moving from amount into the rate.
 	FormatDecimal
 	// FormatTimestamp is a positive integer number of Unix seconds.
 	FormatTimestamp
@@ -326,7 +327,7 @@ func isDecimal(d []byte) bool {
 	for i < len(d) && d[i] >= '0' && d[i] <= '9' {
 		i++
 	}
-	if i == 0 || i > 18 {
+	if i == 0 || i > 18 || (i > 1 && d[0] == '0') {
 		return false
 	}
 	if i == len(d) {

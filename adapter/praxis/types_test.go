@@ -176,6 +176,7 @@ func TestDecodeIsStrict(t *testing.T) {
 		{"negative tid", with(`"tid":1234567`, `"tid":-1234567`), ErrFieldFormat, "transaction.tid"},
 		{"19-digit tid", with(`"tid":1234567`, `"tid":1234567890123456789`), ErrFieldFormat, "transaction.tid"},
 		{"exponent conversion rate", with(`"conversion_rate":"1.000000","processed_currency":"USD","processed_amount":100,"fee"`, `"conversion_rate":1e0,"processed_currency":"USD","processed_amount":100,"fee"`), ErrFieldFormat, "transaction.conversion_rate"},
+		{"leading zero in the rate (digits moved from amount)", with(`"amount":100,"conversion_rate":"1.000000","processed_currency":"USD","processed_amount":100,"fee"`, `"amount":10,"conversion_rate":"01.000000","processed_currency":"USD","processed_amount":100,"fee"`), ErrFieldFormat, "transaction.conversion_rate"},
 		{"string timestamp", with(`"timestamp":1590611640`, `"timestamp":"1590611640"`), ErrFieldFormat, "timestamp"},
 		{"decimal timestamp", with(`"timestamp":1590611640`, `"timestamp":1590611640.5`), ErrFieldFormat, "timestamp"},
 		{"mistyped unsigned field", with(`"avs_alert":0`, `"avs_alert":"0"`), ErrFieldFormat, "customer.avs_alert"},

@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -241,3 +244,90 @@ func (h *harness) storedByKey(t *testing.T, key string) jetstream.Msg {
 }
 
 func jsonCompact(dst *bytes.Buffer, b []byte) error { return json.Compact(dst, b) }
+
+// TestCustomerSyncReplay: the customer sync signature covers
+// merchant_id, application_key, timestamp and cid concatenated, so digits
+// can move between timestamp and cid under the same signature; and a
+// captured sync could be replayed. The strict integer timestamp and the
+// sync window refuse both before the CRM is asked, so no other customer's
+// data is returned (issue #10.4).
+func TestCustomerSyncReplay(t *testing.T) {
+	now := time.Now()
+	var clock atomic.Int64
+	clock.Store(now.UnixNano())
+	h := newHarness(t, kvStore, func(c *Config) { c.Now = func() time.Time { return time.Unix(0, clock.Load()) } })
+	var mu sync.Mutex
+	asked := map[string]int{}
+	_, err := h.nc.Subscribe("praxis.requests.sandbox.customer_sync", func(m *nats.Msg) {
+		e, err := cloudevent.Decode(m.Data)
+		if err == nil {
+			mu.Lock()
+			asked[e.Subject]++
+			mu.Unlock()
+		}
+		_ = m.Respond([]byte(`{"status":0,"description":"Ok","balance":5000,"currency":"EUR"}`))
+	})
+	require.NoError(t, err)
+	ts := fmt.Sprint(now.Unix())
+	body := func(ts, cid string) []byte {
+		return []byte(`{"merchant_id":"Test-Integration-Merchant","application_key":"Sandbox","cid":"` + cid + `","version":"1.3","timestamp":` + ts + `}`)
+	}
+	genuine := body(ts, "42")
+	sig := h.sign(t, praxis.ListCustomerSyncRequest, genuine, secret)
+
+	r := h.post(t, PathCustomerSync, genuine, sig)
+	require.Equal(t, 0, r.Status, r.Description)
+
+	for _, tc := range []struct {
+		name string
+		body []byte
+		desc string
+	}{
+		{"timestamp digit moved into cid", body(ts[:len(ts)-1], ts[len(ts)-1:]+"42"), "Timestamp expired"},
+		{"cid digit moved into timestamp", body(ts+"4", "2"), "greater than current time"},
+		{"timestamp as a string", []byte(strings.Replace(string(genuine), `"timestamp":`+ts, `"timestamp":"`+ts+`"`, 1)), "timestamp"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.post(t, PathCustomerSync, tc.body, sig)
+			assert.Equal(t, 400, r.HTTP)
+			assert.Contains(t, r.Description, tc.desc)
+		})
+	}
+	clock.Store(now.Add(6 * time.Minute).UnixNano())
+	r = h.post(t, PathCustomerSync, genuine, sig)
+	assert.Equal(t, 400, r.HTTP, "a sync replayed after the 5-minute window is refused")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, map[string]int{"42": 1}, asked, "the CRM was asked once, for the genuine cid only")
+}
+
+// TestTimestampWindows: the default windows (issue #10.4).
+func TestTimestampWindows(t *testing.T) {
+	h := newHarness(t, kvStore)
+	now := time.Now()
+	tests := []struct {
+		name string
+		path string
+		list praxis.ListName
+		body []byte
+		ok   bool
+	}{
+		{"notification resent after 71h", PathNotification, praxis.ListNotificationRequest, notification(merchant, 71, "sale", "approved", 100, now.Add(-71*time.Hour).Unix()), true},
+		{"notification older than done_ttl (72h)", PathNotification, praxis.ListNotificationRequest, notification(merchant, 73, "sale", "approved", 100, now.Add(-73*time.Hour).Unix()), false},
+		{"notification 1m ahead (skew)", PathNotification, praxis.ListNotificationRequest, notification(merchant, 1, "sale", "approved", 100, now.Add(time.Minute).Unix()), true},
+		{"notification 5m ahead", PathNotification, praxis.ListNotificationRequest, notification(merchant, 5, "sale", "approved", 100, now.Add(5*time.Minute).Unix()), false},
+		{"validation 4m old", PathValidation, praxis.ListValidationRequest, validationBodyAt(100, now.Add(-4*time.Minute).Unix()), true},
+		{"validation 10m old", PathValidation, praxis.ListValidationRequest, validationBodyAt(100, now.Add(-10*time.Minute).Unix()), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.post(t, tc.path, tc.body, h.sign(t, tc.list, tc.body, secret))
+			if tc.ok {
+				assert.Equal(t, 200, r.HTTP, r.Description)
+				return
+			}
+			assert.Equal(t, 400, r.HTTP)
+			assert.Contains(t, r.Description, "Timestamp")
+		})
+	}
+}

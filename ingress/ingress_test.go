@@ -402,13 +402,15 @@ func TestSubscriptionNotification(t *testing.T) {
 	assert.Equal(t, uint64(1), h.count(t, "praxis.events.sandbox.subscription.paymentfailed"))
 }
 
-func validationBody(amount int64) []byte {
+func validationBody(amount int64) []byte { return validationBodyAt(amount, time.Now().Unix()) }
+
+func validationBodyAt(amount, ts int64) []byte {
 	return []byte(fmt.Sprintf(`{"merchant_id":"Test-Integration-Merchant","application_key":"Sandbox",
 "customer":{"customer_token":"87cfb23a8f1e68e162c276b754d9c061"},
 "session":{"auth_token":"8a7","intent":"payment","session_status":"open","order_id":"test-1","currency":"EUR","amount":100,"cid":"1"},
 "transaction_attempt":{"intent":"payment","currency":"EUR","amount":%d,"conversion_rate":"1.000000","attempted_currency":"EUR","attempted_amount":%d,
 "payment_method":"Credit Card","card_data":{"card_number":"411111******1111","card_exp":"12/2024","cvv":"***"}},
-"version":"1.3","timestamp":%d}`, amount, amount, time.Now().Unix()))
+"version":"1.3","timestamp":%d}`, amount, amount, ts))
 }
 
 func TestValidationRoundTripsThroughCRM(t *testing.T) {

@@ -10,6 +10,7 @@ FUZZ_TARGETS = \
 	./adapter/praxis:FuzzDecodeNotification \
 	./adapter/cloudevent:FuzzAppendString \
 	./ingress:FuzzWebhooks \
+	./adapter/ledger:FuzzIngressLedgerAgree \
 	./idempotency:FuzzClaimRecord
 
 .PHONY: all build run test test-short bench lint fuzz clean

@@ -389,6 +389,16 @@ func (s *scanner) array(depth int) error {
 	}
 }
 
+// strStop marks the bytes that end str's fast path: control characters,
+// the quote, the backslash and the start of a multi-byte UTF-8 sequence.
+// A read-only table, built once.
+var strStop = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf
+	}
+	return t
+}()
+
 // str scans a string token and returns it with its quotes, and whether it
 // holds escapes (which callers must decode before comparing).
 func (s *scanner) str() (tok []byte, escaped bool, err error) {
@@ -399,7 +409,7 @@ func (s *scanner) str() (tok []byte, escaped bool, err error) {
 		// Fast path: plain characters, the overwhelming majority. Locals
 		// rather than s.i keep the index in a register.
 		for i < len(data) {
-			if c := data[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			if strStop[data[i]] {
 				break
 			}
 			i++

@@ -238,3 +238,12 @@ func assertKind(t *testing.T, name string, got Value, want Kind) {
 		t.Fatalf("%s: kind %v, reference %v", name, got.Kind, want)
 	}
 }
+
+func TestFoldHashAgreesWithFoldKey(t *testing.T) {
+	for _, k := range []string{"", "a", "tid", "TID", "transaction_status", "Transaction_Status_Longer_Than_16", "@[`{_~ az AZ", "a\x7fz"} {
+		assert.Equal(t, foldHash(foldKey(nil, []byte(k)), false), foldHash([]byte(k), true), "%q", k)
+	}
+	assert.Equal(t, foldHash([]byte("TID"), true), foldHash([]byte("tid"), true))
+	assert.NotEqual(t, foldHash([]byte("a["), true), foldHash([]byte("a{"), true))
+	assert.NotEqual(t, foldHash([]byte("tid"), true), foldHash([]byte("tid\x00"), true))
+}

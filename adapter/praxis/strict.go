@@ -1,7 +1,7 @@
 package praxis
 
 import (
-	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -118,8 +118,66 @@ type Schema struct {
 
 type schemaNode struct {
 	fields map[string]*schemaField // exact key
-	folded map[string]string       // case-folded key -> exact key
 	n      int
+	// byLen and foldedByLen index the fields by key length for the
+	// scanner's hot path (a map lookup per key cost more than the scan).
+	byLen       [][]fieldEntry
+	foldedByLen [][]foldedName
+}
+
+// fieldEntry is a field with the first 8 bytes of its name as a word, so
+// a lookup compares one integer before any bytes.
+type fieldEntry struct {
+	prefix uint64
+	f      *schemaField
+}
+
+// prefixWord loads up to the first 8 bytes of b, zero-padded.
+func prefixWord(b []byte) uint64 {
+	if len(b) >= 8 {
+		return binary.LittleEndian.Uint64(b)
+	}
+	var w uint64
+	for i, c := range b {
+		w |= uint64(c) << (8 * i)
+	}
+	return w
+}
+
+type foldedName struct {
+	folded, exact string
+}
+
+// field finds the field named exactly key, or nil.
+func (n *schemaNode) field(key []byte) *schemaField {
+	if len(key) >= len(n.byLen) {
+		return nil
+	}
+	bucket := n.byLen[len(key)]
+	if len(bucket) == 0 {
+		return nil
+	}
+	p := prefixWord(key)
+	for _, e := range bucket {
+		if e.prefix == p && (len(key) <= 8 || e.f.name[8:] == string(key[8:])) {
+			return e.f
+		}
+	}
+	return nil
+}
+
+// foldMatch returns the exact name of the field whose folded name is
+// folded, or "".
+func (n *schemaNode) foldMatch(folded []byte) string {
+	if len(folded) >= len(n.foldedByLen) {
+		return ""
+	}
+	for _, f := range n.foldedByLen[len(folded)] {
+		if f.folded == string(folded) {
+			return f.exact
+		}
+	}
+	return ""
 }
 
 type schemaField struct {
@@ -174,7 +232,7 @@ func buildNode(t reflect.Type, depth int) *schemaNode {
 	if t.Kind() != reflect.Struct || depth > 8 {
 		panic("praxis: schema of non-struct " + t.String())
 	}
-	n := &schemaNode{fields: map[string]*schemaField{}, folded: map[string]string{}}
+	n := &schemaNode{fields: map[string]*schemaField{}}
 	var add func(t reflect.Type)
 	add = func(t reflect.Type) {
 		for i := 0; i < t.NumField(); i++ {
@@ -217,10 +275,20 @@ func buildNode(t reflect.Type, depth int) *schemaNode {
 			}
 			fld.accept |= kinds(KindNull) // null decodes into anything
 			n.fields[name] = fld
-			n.folded[string(foldKey(nil, []byte(name)))] = name
 		}
 	}
 	add(t)
+	for name, fld := range n.fields {
+		folded := string(foldKey(nil, []byte(name)))
+		for len(n.byLen) <= len(name) {
+			n.byLen = append(n.byLen, nil)
+		}
+		for len(n.foldedByLen) <= len(folded) {
+			n.foldedByLen = append(n.foldedByLen, nil)
+		}
+		n.byLen[len(name)] = append(n.byLen[len(name)], fieldEntry{prefixWord([]byte(name)), fld})
+		n.foldedByLen[len(folded)] = append(n.foldedByLen[len(folded)], foldedName{folded, name})
+	}
 	if n.n > maxSchemaFields {
 		panic("praxis: schema of " + t.String() + " has more than 64 fields")
 	}
@@ -371,51 +439,75 @@ func foldKey(dst, key []byte) []byte {
 }
 
 // seenKeys detects repeated keys (under case folding) within one object.
-// Known fields are tracked by index; other keys by a hash of their folded
-// form, confirmed with bytes.EqualFold.
+// Known fields are tracked by index; other keys by a 64-bit hash of their
+// folded form. Two different keys with the same hash are refused as a
+// repeat: harmless, since only a crafted body can collide, and it is refused.
 type seenKeys struct {
 	known uint64
 	// Room for the unknown keys of any genuine Praxis object without
 	// allocating; more holds the rest.
 	hashes [32]uint64
-	keys   [32][]byte
 	n      int
-	more   []seenKey
+	more   []uint64
 }
 
-type seenKey struct {
-	hash uint64
-	key  []byte
-}
-
-// addUnknown records key (decoded) with the hash of its folded form and
-// reports whether an equal-under-folding key was already there.
-func (s *seenKeys) addUnknown(key []byte, hash uint64) bool {
-	for i := 0; i < s.n && i < len(s.hashes); i++ {
-		if s.hashes[i] == hash && bytes.EqualFold(s.keys[i], key) {
+// addUnknown records the hash of an unknown key's folded form and reports
+// whether it was already there.
+func (s *seenKeys) addUnknown(hash uint64) bool {
+	for _, h := range s.hashes[:min(s.n, len(s.hashes))] {
+		if h == hash {
 			return true
 		}
 	}
-	for _, k := range s.more {
-		if k.hash == hash && bytes.EqualFold(k.key, key) {
+	for _, h := range s.more {
+		if h == hash {
 			return true
 		}
 	}
 	if s.n < len(s.hashes) {
-		s.hashes[s.n], s.keys[s.n] = hash, key
-		s.n++
+		s.hashes[s.n] = hash
 	} else {
-		s.more = append(s.more, seenKey{hash, key})
+		s.more = append(s.more, hash)
 	}
+	s.n++
 	return false
 }
 
-// fnv64 hashes b (FNV-1a).
-func fnv64(b []byte) uint64 {
-	h := uint64(14695981039346656037)
+// isASCII reports whether b is plain ASCII.
+func isASCII(b []byte) bool {
 	for _, c := range b {
-		h ^= uint64(c)
-		h *= 1099511628211
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// foldHash hashes a key's folded form 8 bytes at a time. With ascii set,
+// b is a plain ASCII key and is folded on the fly (a-z to A-Z, in SWAR);
+// otherwise b is already folded (foldKey). Both give the same hash for
+// the same folded bytes.
+func foldHash(b []byte, ascii bool) uint64 {
+	h := uint64(len(b)) * 0x9E3779B97F4A7C15
+	for len(b) > 0 {
+		var w uint64
+		if len(b) >= 8 {
+			w = binary.LittleEndian.Uint64(b)
+			b = b[8:]
+		} else {
+			for i, c := range b {
+				w |= uint64(c) << (8 * i)
+			}
+			b = nil
+		}
+		if ascii {
+			// Bytes in 'a'..'z' lose 0x20: c+0x1f sets the high bit for
+			// c >= 'a', c+0x05 for c > 'z'; no byte carries (c < 0x80).
+			lower := (w + 0x1f1f1f1f1f1f1f1f) &^ (w + 0x0505050505050505) & 0x8080808080808080
+			w -= lower >> 2
+		}
+		h = (h ^ w) * 0xff51afd7ed558ccd
+		h ^= h >> 33
 	}
 	return h
 }
@@ -424,7 +516,7 @@ func fnv64(b []byte) uint64 {
 // field the key names (nil for an unknown key) or an error naming the key.
 func (s *seenKeys) checkKey(n *schemaNode, key []byte) (*schemaField, error) {
 	if n != nil {
-		if f, ok := n.fields[string(key)]; ok {
+		if f := n.field(key); f != nil {
 			bit := uint64(1) << f.idx
 			if s.known&bit != 0 {
 				return nil, &KeyError{Path: keyForError(key), Err: ErrAmbiguousKey, Problem: "the key appears more than once"}
@@ -433,15 +525,21 @@ func (s *seenKeys) checkKey(n *schemaNode, key []byte) (*schemaField, error) {
 			return f, nil
 		}
 	}
-	var buf [64]byte
-	folded := foldKey(buf[:0], key)
-	if n != nil {
-		if exact, ok := n.folded[string(folded)]; ok {
-			return nil, &KeyError{Path: keyForError(key), Err: ErrAmbiguousKey,
-				Problem: fmt.Sprintf("keys are case-sensitive: this is not the field %q", exact)}
+	var hash uint64
+	if n != nil || !isASCII(key) {
+		var buf [64]byte
+		folded := foldKey(buf[:0], key)
+		if n != nil {
+			if exact := n.foldMatch(folded); exact != "" {
+				return nil, &KeyError{Path: keyForError(key), Err: ErrAmbiguousKey,
+					Problem: fmt.Sprintf("keys are case-sensitive: this is not the field %q", exact)}
+			}
 		}
+		hash = foldHash(folded, false)
+	} else {
+		hash = foldHash(key, true)
 	}
-	if s.addUnknown(key, fnv64(folded)) {
+	if s.addUnknown(hash) {
 		return nil, &KeyError{Path: keyForError(key), Err: ErrAmbiguousKey, Problem: "the key appears more than once (keys that differ only in case count as the same)"}
 	}
 	return nil, nil

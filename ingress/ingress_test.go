@@ -423,8 +423,11 @@ func TestValidationRoundTripsThroughCRM(t *testing.T) {
 			_ = m.Respond([]byte(`not json`))
 			return
 		}
-		var v praxis.ValidationRequest
-		_ = json.Unmarshal(e.Data, &v)
+		v, err := praxis.Decode[praxis.ValidationRequest](e.Data) // the one strict decoder
+		if err != nil {
+			_ = m.Respond([]byte(`not json`))
+			return
+		}
 		if *v.TransactionAttempt.Amount > 1000 {
 			_ = m.Respond([]byte(`{"status":1,"description":"Deposit limit exceeded"}`))
 			return

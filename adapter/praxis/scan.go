@@ -492,10 +492,6 @@ func hex4(data []byte, i int) (rune, bool) {
 	return r, true
 }
 
-func isHex(c byte) bool {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
-}
-
 func (s *scanner) literal(lit string) error {
 	if len(s.data)-s.i < len(lit) || string(s.data[s.i:s.i+len(lit)]) != lit {
 		return s.errf(lit)

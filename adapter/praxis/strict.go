@@ -112,8 +112,9 @@ func (s kindSet) has(k Kind) bool { return s&(1<<k) != 0 }
 // once from the Go struct's json tags. It is immutable and safe for
 // concurrent use.
 type Schema struct {
-	name string
-	root *schemaNode
+	name  string
+	root  *schemaNode
+	check *Paths // no paths: Check's reader
 }
 
 type schemaNode struct {
@@ -204,6 +205,7 @@ var (
 // the builder does not understand is a programming error and panics.
 func NewSchema(name string, t reflect.Type, formats map[string]Format) *Schema {
 	s := &Schema{name: name, root: buildNode(t, 0)}
+	s.check = s.CompilePaths()
 	for path, f := range formats {
 		n := s.root
 		segs := strings.Split(path, ".")
@@ -302,7 +304,7 @@ func (s *Schema) Name() string { return s.name }
 // UTF-8, no repeated or case-variant key, every known field of the kind and
 // format it must have.
 func (s *Schema) Check(body []byte) error {
-	return s.CompilePaths().Extract(body, nil)
+	return s.check.Extract(body, nil)
 }
 
 // CompilePaths is CompilePaths with the schema's strict checks: Extract

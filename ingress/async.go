@@ -93,6 +93,10 @@ func (s *Server) handleNotification(w http.ResponseWriter, r *http.Request, c *c
 				fmt.Sprintf("Input validation failed: transaction.transaction_status is longer than %d bytes", maxStatusLen))
 			return
 		}
+		if len(status.Raw) == 2 {
+			s.rejectField(w, c, "transaction.transaction_status", praxis.KindMissing, praxis.KindString)
+			return
+		}
 		for _, f := range []string{"transaction.amount", "transaction.processed_amount"} {
 			if k := v(f).Kind; k != praxis.KindNumber && k != praxis.KindNull && k != praxis.KindMissing {
 				s.rejectField(w, c, f, k, praxis.KindNumber)

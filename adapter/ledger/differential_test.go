@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/cloudevent"
+	"github.com/praxis-adapter/praxis-adapter/adapter/lifecycle"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
 	"github.com/praxis-adapter/praxis-adapter/idempotency"
 	"github.com/praxis-adapter/praxis-adapter/ingress"
@@ -104,6 +105,9 @@ func differentialSeeds(tb testing.TB) [][]byte {
 		r(`"card":null`, `"card":{"card_type":"VISA","CARD_TYPE":"MC"}`),
 		r(`"transaction":{`, `"transaction":{"fee":"12.5",`),
 		r(`"tid":1234567,`, `"tid":1234567.0,`),
+		r(`"transaction_id":"psp-abc-001","currency":"USD","amount":100`, `"transaction_id":"psp-abc-001","currency":"USD","amount":-100`),
+		r(`"transaction_status":"approved"`, `"transaction_status":""`),
+		r(`"transaction_type":"sale"`, `"transaction_type":"payout","withdrawal_request_id":-5`),
 		r(`"transaction":{"transaction_type":"sale",`, `"transaction":null,"x":{"transaction_type":"sale",`),
 	}
 }
@@ -190,6 +194,11 @@ func FuzzIngressLedgerAgree(f *testing.F) {
 		}
 		if err != nil || skip || n.Transaction == nil {
 			return
+		}
+		// The lifecycle takes it: booked, or deliberately flagged, never
+		// refused as bad input.
+		if _, err := lifecycle.Apply(lifecycle.State{}, p.in, lifecycle.Policy{}); errors.Is(err, lifecycle.ErrBadInput) {
+			t.Fatalf("the ingress answered 0 but the lifecycle refuses the event: %v", err)
 		}
 		// Both read the same key fields.
 		if got := strconv.FormatInt(p.in.TID, 10); got != ev.TID || n.Transaction.TID != p.in.TID {

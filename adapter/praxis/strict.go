@@ -93,6 +93,9 @@ const (
 	FormatDecimal
 	// FormatTimestamp is a positive integer number of Unix seconds.
 	FormatTimestamp
+	// FormatNonNegative is an integer >= 0 of at most 18 digits (amounts,
+	// withdrawal_request_id): the ledger refuses negative ones.
+	FormatNonNegative
 )
 
 // kindSet is a bit set of Kinds.
@@ -338,6 +341,10 @@ func (f *schemaField) checkValue(kind Kind, raw []byte) error {
 		if !isInteger(raw, 18) || raw[0] == '-' || string(raw) == "0" {
 			return bad("a positive integer of at most 18 digits")
 		}
+	case FormatNonNegative:
+		if !isInteger(raw, 18) || raw[0] == '-' {
+			return bad("a non-negative integer of at most 18 digits")
+		}
 	case FormatTimestamp:
 		if !isInteger(raw, 12) || raw[0] == '-' || string(raw) == "0" {
 			return bad("a positive integer number of Unix seconds")
@@ -555,6 +562,8 @@ var (
 		"timestamp": FormatTimestamp, "transaction.tid": FormatID,
 		"transaction.currency": FormatCurrency, "transaction.processed_currency": FormatCurrency,
 		"transaction.conversion_rate": FormatDecimal,
+		"transaction.amount":          FormatNonNegative, "transaction.processed_amount": FormatNonNegative,
+		"transaction.withdrawal_request_id": FormatNonNegative,
 	})
 	validationSchema = NewSchema("validation", reflect.TypeOf(ValidationRequest{}), map[string]Format{
 		"timestamp":                    FormatTimestamp,

@@ -173,6 +173,7 @@ func TestDecodeIsStrict(t *testing.T) {
 		{"invalid UTF-8 in an unsigned field", with(`"John"`, "\"Jo\xffhn\""), ErrNotJSON, ""},
 		{"lower-case currency", with(`"transaction_id":"psp-abc-001","currency":"USD"`, `"transaction_id":"psp-abc-001","currency":"usd"`), ErrFieldFormat, "transaction.currency"},
 		{"decimal amount", with(`"transaction_id":"psp-abc-001","currency":"USD","amount":100`, `"transaction_id":"psp-abc-001","currency":"USD","amount":100.0`), ErrFieldFormat, "transaction.amount"},
+		{"negative amount", with(`"transaction_id":"psp-abc-001","currency":"USD","amount":100`, `"transaction_id":"psp-abc-001","currency":"USD","amount":-100`), ErrFieldFormat, "transaction.amount"},
 		{"negative tid", with(`"tid":1234567`, `"tid":-1234567`), ErrFieldFormat, "transaction.tid"},
 		{"19-digit tid", with(`"tid":1234567`, `"tid":1234567890123456789`), ErrFieldFormat, "transaction.tid"},
 		{"exponent conversion rate", with(`"conversion_rate":"1.000000","processed_currency":"USD","processed_amount":100,"fee"`, `"conversion_rate":1e0,"processed_currency":"USD","processed_amount":100,"fee"`), ErrFieldFormat, "transaction.conversion_rate"},

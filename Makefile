@@ -15,6 +15,7 @@ FUZZ_TARGETS = \
 	./adapter/money:FuzzToMinor \
 	./adapter/cloudevent:FuzzAppendString \
 	./ingress:FuzzWebhooks \
+	./adapter/ledger:FuzzIngressLedgerAgree \
 	./idempotency:FuzzClaimRecord
 
 .PHONY: all build run test test-short bench lint fuzz clean example-node

@@ -2,9 +2,10 @@ package ingress
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -49,15 +50,28 @@ type event struct {
 	status  string // event <status> token (normalised)
 	subject string // CloudEvents subject (tid, order id, subscription id)
 	proc    string // mapped processor name, if any
+	attrs   keyAttrs
 }
+
+// keyAttrs are the verified key fields carried as CloudEvents extension
+// attributes (raw tokens from the strictly scanned body).
+type keyAttrs struct {
+	tid, amount, currency, processedAmount, processedCurrency, orderID []byte
+}
+
+// maxStatusLen bounds a status or event name: it becomes a subject token.
+const maxStatusLen = 64
 
 func (s *Server) handleNotification(w http.ResponseWriter, r *http.Request, c *call) {
 	ex := c.ex
 	v := func(name string) praxis.Value { return c.vals[ex.at(name)] }
 	var ev event
 	var keyBuf [256]byte
-	key := append(keyBuf[:0], c.app.Name...)
+	key := appendKeyApp(keyBuf[:0], c.app.Name)
 
+	if o := v("session.order_id"); o.Kind == praxis.KindString {
+		ev.attrs.orderID = o.Raw
+	}
 	tx := v("transaction")
 	switch tx.Kind {
 	case praxis.KindObject:
@@ -74,6 +88,15 @@ func (s *Server) handleNotification(w http.ResponseWriter, r *http.Request, c *c
 			s.rejectField(w, c, "transaction.transaction_status", status.Kind, praxis.KindString)
 			return
 		}
+		if len(status.Raw) > maxStatusLen+2 {
+			s.reject(w, c, ReasonMistypedField, http.StatusBadRequest, 400,
+				fmt.Sprintf("Input validation failed: transaction.transaction_status is longer than %d bytes", maxStatusLen))
+			return
+		}
+		if len(status.Raw) == 2 {
+			s.rejectField(w, c, "transaction.transaction_status", praxis.KindMissing, praxis.KindString)
+			return
+		}
 		for _, f := range []string{"transaction.amount", "transaction.processed_amount"} {
 			if k := v(f).Kind; k != praxis.KindNumber && k != praxis.KindNull && k != praxis.KindMissing {
 				s.rejectField(w, c, f, k, praxis.KindNumber)
@@ -88,17 +111,15 @@ func (s *Server) handleNotification(w http.ResponseWriter, r *http.Request, c *c
 		if p, err := v("transaction.payment_processor").Text(); err == nil && p != "" {
 			ev.proc = s.cfg.Processors.Name(p)
 		}
-		currency := intern(v("transaction.currency"))
+		ev.attrs.tid = tid.Raw
+		ev.attrs.amount = numberToken(v("transaction.amount"))
+		ev.attrs.processedAmount = numberToken(v("transaction.processed_amount"))
+		ev.attrs.currency = stringToken(v("transaction.currency"))
+		ev.attrs.processedCurrency = stringToken(v("transaction.processed_currency"))
 		key = append(key, ":t:"...)
-		key = append(key, tid.Raw...)
+		key = append(key, tid.Raw...) // a positive integer of at most 18 digits (strict schema)
 		key = append(key, ':')
-		key = appendKeyPart(key, ev.status)
-		key = append(key, ':')
-		key = appendNumber(key, v("transaction.amount"))
-		key = append(key, ':')
-		key = appendNumber(key, v("transaction.processed_amount"))
-		key = append(key, ':')
-		key = appendKeyPart(key, currency)
+		key = appendBoundedPart(key, ev.status)
 	case praxis.KindNull, praxis.KindMissing:
 		// A session-level notification, e.g. an expired session.
 		order, st := v("session.order_id"), v("session.session_status")
@@ -110,20 +131,26 @@ func (s *Server) handleNotification(w http.ResponseWriter, r *http.Request, c *c
 			s.rejectField(w, c, "session.session_status (transaction is null)", st.Kind, praxis.KindString)
 			return
 		}
+		if len(st.Raw) > maxStatusLen+2 {
+			s.reject(w, c, ReasonMistypedField, http.StatusBadRequest, 400,
+				fmt.Sprintf("Input validation failed: session.session_status is longer than %d bytes", maxStatusLen))
+			return
+		}
 		orderText, _ := order.Text()
 		stText, _ := st.Text()
 		ev.typ = subjects.TypeSession
 		ev.status = praxis.NormalizeStatus(stText)
 		ev.subject = orderText
 		key = append(key, ":s:"...)
-		key = appendKeyPart(key, orderText)
+		key = appendBoundedPart(key, orderText)
 		key = append(key, ':')
-		key = appendKeyPart(key, ev.status)
+		key = appendBoundedPart(key, ev.status)
 	default:
 		s.rejectField(w, c, "transaction", tx.Kind, praxis.KindObject)
 		return
 	}
-	ev.key = key
+	key = append(key, ':')
+	ev.key = appendBodyDigest(key, c.body)
 	s.publishOnce(w, r, c, ev)
 }
 
@@ -138,16 +165,21 @@ func (s *Server) handleSubscription(w http.ResponseWriter, r *http.Request, c *c
 		s.rejectField(w, c, "subscription_id", subID.Kind, praxis.KindString)
 		return
 	}
+	if len(evName.Raw) > maxStatusLen+2 {
+		s.reject(w, c, ReasonMistypedField, http.StatusBadRequest, 400,
+			fmt.Sprintf("Input validation failed: event is longer than %d bytes", maxStatusLen))
+		return
+	}
 	name, _ := evName.Text()
 	id, _ := subID.Text()
 	var keyBuf [256]byte
-	key := append(keyBuf[:0], c.app.Name...)
+	key := appendKeyApp(keyBuf[:0], c.app.Name)
 	key = append(key, ":sub:"...)
-	key = appendKeyPart(key, id)
+	key = appendBoundedPart(key, id)
 	key = append(key, ':')
-	key = appendKeyPart(key, name)
+	key = appendBoundedPart(key, name)
 	key = append(key, ':')
-	key = strconv.AppendInt(key, c.timestamp, 10)
+	key = appendBodyDigest(key, c.body)
 	s.publishOnce(w, r, c, event{key: key, typ: subjects.TypeSubscription, status: subjects.Token(name), subject: id})
 }
 
@@ -194,6 +226,14 @@ func (s *Server) publishOnce(w http.ResponseWriter, r *http.Request, c *call, ev
 		Application: c.app.Name,
 		Processor:   ev.proc,
 		Data:        c.body,
+
+		RawTID:               ev.attrs.tid,
+		Status:               ev.status,
+		RawAmount:            ev.attrs.amount,
+		RawCurrency:          ev.attrs.currency,
+		RawProcessedAmount:   ev.attrs.processedAmount,
+		RawProcessedCurrency: ev.attrs.processedCurrency,
+		RawOrderID:           ev.attrs.orderID,
 	})
 	*envBuf = data[:0]
 	msg := &nats.Msg{Subject: string(subj), Data: data, Header: nats.Header{headerMsgID: []string{key}}}
@@ -361,10 +401,58 @@ func appendKeyPart(dst []byte, s string) []byte {
 	return dst
 }
 
-// appendNumber appends a number's token text, or nothing for null/absent.
-func appendNumber(dst []byte, v praxis.Value) []byte {
+// numberToken is a number value's token, or nil.
+func numberToken(v praxis.Value) []byte {
 	if v.Kind == praxis.KindNumber {
-		return append(dst, v.Raw...)
+		return v.Raw
 	}
-	return dst
+	return nil
 }
+
+// stringToken is a string value's token (quotes included), or nil.
+func stringToken(v praxis.Value) []byte {
+	if v.Kind == praxis.KindString {
+		return v.Raw
+	}
+	return nil
+}
+
+// Dedup keys. A key is readable parts (application, tid or order id or
+// subscription id, status or event) followed by a digest of the whole
+// verified body: any byte a forger changes (a case-folded or repeated key,
+// digits shifted between signed fields, an edited status, an extra field)
+// gives another key, so a forged copy can never take the genuine copy's
+// key and have the genuine one answered as a duplicate. A resend that is
+// byte-identical is deduplicated; one that differs (e.g. a fresh timestamp)
+// is published again, and consumers deduplicate it by tid and status (the
+// ledger does, per money movement). Every part is bounded, so a key always
+// fits the store and a NATS header.
+
+// maxKeyPart bounds one readable part of a dedup key, escaped.
+const maxKeyPart = 64
+
+// bodyDigestBytes is how much of the body's SHA-256 the key keeps (128
+// bits: a second preimage stays out of reach).
+const bodyDigestBytes = 16
+
+// appendBodyDigest appends the hex SHA-256 (first 128 bits) of body.
+func appendBodyDigest(dst, body []byte) []byte {
+	sum := sha256.Sum256(body)
+	return hex.AppendEncode(dst, sum[:bodyDigestBytes])
+}
+
+// appendBoundedPart appends s escaped (appendKeyPart) when that fits
+// maxKeyPart, else "~" and the hex of the first 8 bytes of its SHA-256.
+func appendBoundedPart(dst []byte, s string) []byte {
+	start := len(dst)
+	dst = appendKeyPart(dst, s)
+	if len(dst)-start <= maxKeyPart {
+		return dst
+	}
+	sum := sha256.Sum256([]byte(s))
+	dst = append(dst[:start], '~')
+	return hex.AppendEncode(dst, sum[:8])
+}
+
+// appendKeyApp appends the application name, bounded like any part.
+func appendKeyApp(dst []byte, app string) []byte { return appendBoundedPart(dst, app) }

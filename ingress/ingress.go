@@ -77,8 +77,17 @@ type Config struct {
 	DoneTTL  time.Duration
 	// ReplySignatureHeaders carry our reply's signature (UNCONFIRMED name).
 	ReplySignatureHeaders []string
-	// MaxTimestampAge, when set, refuses older webhooks (off by default).
+	// MaxTimestampAge refuses notifications and subscription notifications
+	// older than this: the resend horizon (UNCONFIRMED; default 72h, the
+	// dedup memory). Negative: off.
 	MaxTimestampAge time.Duration
+	// SyncMaxTimestampAge refuses validation and customer sync callbacks
+	// older than this; they are synchronous and never resent (default 5m).
+	// Negative: off.
+	SyncMaxTimestampAge time.Duration
+	// MaxTimestampSkew refuses any webhook whose timestamp is further in the
+	// future than this (default 2m). Negative: off.
+	MaxTimestampSkew time.Duration
 	// ValidationDefault answers a validation callback the CRM did not answer.
 	ValidationDefault praxis.Reply
 	// Processors maps processor names carried on events (nil: as is).
@@ -167,6 +176,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if len(cfg.ReplySignatureHeaders) == 0 {
 		cfg.ReplySignatureHeaders = []string{praxis.HeaderSignature}
 	}
+	if cfg.MaxTimestampAge == 0 {
+		cfg.MaxTimestampAge = cfg.DoneTTL
+	}
+	if cfg.SyncMaxTimestampAge == 0 {
+		cfg.SyncMaxTimestampAge = 5 * time.Minute
+	}
+	if cfg.MaxTimestampSkew == 0 {
+		cfg.MaxTimestampSkew = 2 * time.Minute
+	}
 	if cfg.ValidationDefault.Description == "" {
 		cfg.ValidationDefault.Description = "Ok"
 	}
@@ -189,10 +207,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.apps[key] = &app{Application: a, source: "/praxis/" + a.Name}
 	}
 	s.replyPaths = replyFields()
-	s.notif = newExtractor(cfg.Lists.Get(praxis.ListNotificationRequest), notificationFields()...)
-	s.sub = newExtractor(cfg.Lists.Get(praxis.ListSubscriptionRequest), subscriptionFields()...)
-	s.valid = newExtractor(cfg.Lists.Get(praxis.ListValidationRequest), validationFields()...)
-	s.sync = newExtractor(cfg.Lists.Get(praxis.ListCustomerSyncRequest), customerSyncFields()...)
+	s.notif = newExtractor(praxis.NotificationSchema(), cfg.Lists.Get(praxis.ListNotificationRequest), notificationFields()...)
+	s.sub = newExtractor(praxis.SubscriptionSchema(), cfg.Lists.Get(praxis.ListSubscriptionRequest), subscriptionFields()...)
+	s.valid = newExtractor(praxis.ValidationSchema(), cfg.Lists.Get(praxis.ListValidationRequest), validationFields()...)
+	s.sync = newExtractor(praxis.CustomerSyncSchema(), cfg.Lists.Get(praxis.ListCustomerSyncRequest), customerSyncFields()...)
 	s.router = s.routes()
 	return s, nil
 }

@@ -212,7 +212,7 @@ func TestNotificationPublishedOnceUnderConcurrentDuplicates(t *testing.T) {
 		assert.Equal(t, 0, r.Status)
 		assert.Equal(t, uint64(1), h.total(t))
 		assert.Equal(t, doneHits+1, testutil.ToFloat64(h.ing.metrics.DedupHits.WithLabelValues(KindNotification, "done")))
-		rec, err := h.store.Get(t.Context(), "sandbox:t:1234567:approved:100:100:USD")
+		rec, err := h.store.Get(t.Context(), txKey("sandbox", 1234567, "approved", body))
 		require.NoError(t, err)
 		assert.Equal(t, idempotency.Done, rec.State)
 	})
@@ -230,7 +230,7 @@ func TestEnvelope(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "praxis.events.sandbox.deposit.approved", msg.Subject)
 	assert.Equal(t, tp, msg.Header.Get("traceparent"))
-	key := "sandbox:t:42:approved:1250:1250:USD"
+	key := txKey("sandbox", 42, "approved", body)
 	assert.Equal(t, key, msg.Header.Get("Nats-Msg-Id"))
 
 	e, err := cloudevent.Decode(msg.Data)
@@ -243,6 +243,14 @@ func TestEnvelope(t *testing.T) {
 	assert.Equal(t, merchant, e.Merchant)
 	assert.Equal(t, "sandbox", e.Application)
 	assert.Equal(t, "TestCardProcessor", e.Processor)
+	// The verified key fields ride as extension attributes (issue #10.5).
+	assert.Equal(t, "42", e.TID)
+	assert.Equal(t, "approved", e.Status)
+	assert.Equal(t, "1250", e.Amount)
+	assert.Equal(t, "USD", e.Currency)
+	assert.Equal(t, "1250", e.ProcessedAmount)
+	assert.Equal(t, "USD", e.ProcessedCurrency)
+	assert.Equal(t, "order-42", e.OrderID)
 	assert.WithinDuration(t, time.Now(), e.Time, 5*time.Second)
 	assert.Equal(t, string(body), string(e.Data), "data is the verified body exactly as received")
 	assert.NoError(t, h.lists.Get(praxis.ListNotificationRequest).Verify(e.Data, r2sig(t, h, body), secret),
@@ -286,7 +294,7 @@ func TestExpiredSessionNotification(t *testing.T) {
 	body := []byte(`{"merchant_id":"Test-Integration-Merchant","application_key":"Sandbox","conversion_rate":null,
 "customer":{"customer_token":"87cfb23a8f1e68e162c276b754d9c061"},
 "session":{"auth_token":"8a7","intent":"payment","session_status":"expired","order_id":"test-1560610956","currency":"USD","cid":"1"},
-"transaction":null,"version":"1.3","timestamp":1590612600}`)
+"transaction":null,"version":"1.3","timestamp":` + fmt.Sprint(time.Now().Unix()) + `}`)
 	r := h.sendNotification(t, body)
 	require.Equal(t, 0, r.Status, r.Description)
 	assert.Equal(t, uint64(1), h.count(t, "praxis.events.sandbox.session.expired"))
@@ -327,7 +335,7 @@ func TestBadInputIsRefusedAndNothingPublished(t *testing.T) {
 		{"2 MiB body", big, goodSig, "", 413, 400, "larger than the limit", ReasonBodyTooLarge},
 		{"unknown application", unknownApp, h.sign(t, praxis.ListNotificationRequest, unknownApp, secret), "", 401, -1, "Website not found", ReasonUnknownApp},
 		{"missing transaction.tid", noTid, h.sign(t, praxis.ListNotificationRequest, noTid, secret), "", 400, 400, "transaction.tid is missing", ReasonMissingField},
-		{"string tid", strTid, h.sign(t, praxis.ListNotificationRequest, strTid, secret), "", 400, 400, "transaction.tid must be a number", ReasonMistypedField},
+		{"string tid", strTid, h.sign(t, praxis.ListNotificationRequest, strTid, secret), "", 400, 400, "transaction.tid: must be an integer, got a string", ReasonMistypedField},
 		{"not JSON", []byte(`{"merchant_id":`), goodSig, "", 400, 400, "Bad request", ReasonNotJSON},
 		{"not an object", []byte(`["merchant_id"]`), goodSig, "", 400, 400, "not a JSON object", ReasonNotObject},
 		{"wrong content type", good, goodSig, "text/plain", 415, 400, "is not application/json", ReasonContentType},
@@ -384,7 +392,7 @@ func TestNotificationWhileNATSIsDown(t *testing.T) {
 func TestSubscriptionNotification(t *testing.T) {
 	h := newHarness(t, kvStore)
 	body := []byte(`{"event":"PaymentFailed","merchant_id":"Test-Integration-Merchant","application_key":"Sandbox","cid":"user-1234",
-"plan_id":"i2VANeFxKR1aZGoH","subscription_id":"1GQ0xJonekLvqKTUdH1ELyYs","subscription_status":"inactive","event_data":{},"version":1.3,"timestamp":1680712861}`)
+"plan_id":"i2VANeFxKR1aZGoH","subscription_id":"1GQ0xJonekLvqKTUdH1ELyYs","subscription_status":"inactive","event_data":{},"version":1.3,"timestamp":` + fmt.Sprint(time.Now().Unix()) + `}`)
 	sig := h.sign(t, praxis.ListSubscriptionRequest, body, secret)
 	for i := 0; i < 2; i++ {
 		r := h.post(t, PathSubscription, body, sig)
@@ -394,13 +402,15 @@ func TestSubscriptionNotification(t *testing.T) {
 	assert.Equal(t, uint64(1), h.count(t, "praxis.events.sandbox.subscription.paymentfailed"))
 }
 
-func validationBody(amount int64) []byte {
+func validationBody(amount int64) []byte { return validationBodyAt(amount, time.Now().Unix()) }
+
+func validationBodyAt(amount, ts int64) []byte {
 	return []byte(fmt.Sprintf(`{"merchant_id":"Test-Integration-Merchant","application_key":"Sandbox",
 "customer":{"customer_token":"87cfb23a8f1e68e162c276b754d9c061"},
 "session":{"auth_token":"8a7","intent":"payment","session_status":"open","order_id":"test-1","currency":"EUR","amount":100,"cid":"1"},
 "transaction_attempt":{"intent":"payment","currency":"EUR","amount":%d,"conversion_rate":"1.000000","attempted_currency":"EUR","attempted_amount":%d,
 "payment_method":"Credit Card","card_data":{"card_number":"411111******1111","card_exp":"12/2024","cvv":"***"}},
-"version":"1.3","timestamp":%d}`, amount, amount, time.Now().Unix()))
+"version":"1.3","timestamp":%d}`, amount, amount, ts))
 }
 
 func TestValidationRoundTripsThroughCRM(t *testing.T) {
@@ -413,8 +423,11 @@ func TestValidationRoundTripsThroughCRM(t *testing.T) {
 			_ = m.Respond([]byte(`not json`))
 			return
 		}
-		var v praxis.ValidationRequest
-		_ = json.Unmarshal(e.Data, &v)
+		v, err := praxis.Decode[praxis.ValidationRequest](e.Data) // the one strict decoder
+		if err != nil {
+			_ = m.Respond([]byte(`not json`))
+			return
+		}
 		if *v.TransactionAttempt.Amount > 1000 {
 			_ = m.Respond([]byte(`{"status":1,"description":"Deposit limit exceeded"}`))
 			return
@@ -486,7 +499,7 @@ func TestValidationFallsBackToDefault(t *testing.T) {
 }
 
 func TestCustomerSync(t *testing.T) {
-	body := []byte(`{"merchant_id":"Test-Integration-Merchant","application_key":"Sandbox","cid":"1","order_id":"test-1560610955","version":"1.3","timestamp":1590612000}`)
+	body := []byte(`{"merchant_id":"Test-Integration-Merchant","application_key":"Sandbox","cid":"1","order_id":"test-1560610955","version":"1.3","timestamp":` + fmt.Sprint(time.Now().Unix()) + `}`)
 	tests := []struct {
 		name    string
 		answer  string // "" = no responder
@@ -550,4 +563,9 @@ func TestReplyHeadersConfigurable(t *testing.T) {
 	defer resp.Body.Close()
 	assert.NotEmpty(t, resp.Header.Get("GT-Authentication"))
 	assert.Equal(t, resp.Header.Get("GT-Authentication"), resp.Header.Get("External-Request-Signature"))
+}
+
+// txKey is the dedup key the ingress gives a transaction notification.
+func txKey(app string, tid int64, status string, body []byte) string {
+	return string(appendBodyDigest([]byte(fmt.Sprintf("%s:t:%d:%s:", app, tid, status)), body))
 }

@@ -37,6 +37,9 @@ const (
 	ReasonSignatureMissing  = "signature_missing"
 	ReasonSignatureMismatch = "signature_mismatch"
 	ReasonTimestamp         = "timestamp_out_of_range"
+	// ReasonAmbiguousKey: a repeated key, or a case variant of a known
+	// field, that two JSON parsers could read differently.
+	ReasonAmbiguousKey = "ambiguous_key"
 )
 
 // Metrics are the ingress's Prometheus metrics. Labels carry only bounded

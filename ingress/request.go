@@ -25,7 +25,10 @@ type extractor struct {
 	ts       int
 }
 
-func newExtractor(sig praxis.FieldList, extra ...string) *extractor {
+// newExtractor builds the one-pass reader of a webhook: schema adds the
+// message's strict checks (repeated or case-variant keys, types, formats of
+// signed fields), the same ones praxis.Decode applies for the ledger.
+func newExtractor(schema *praxis.Schema, sig praxis.FieldList, extra ...string) *extractor {
 	e := &extractor{index: make(map[string]int)}
 	add := func(name string) int {
 		if i, ok := e.index[name]; ok {
@@ -44,7 +47,7 @@ func newExtractor(sig praxis.FieldList, extra ...string) *extractor {
 	for _, f := range extra {
 		add(f)
 	}
-	e.paths = praxis.CompilePaths(e.names...)
+	e.paths = schema.CompilePaths(e.names...)
 	return e
 }
 
@@ -117,8 +120,13 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, kind string, ex 
 	c.body = body
 	vals := c.vals[:len(ex.names)]
 	if err := ex.paths.Extract(body, vals); err != nil {
-		if errors.Is(err, praxis.ErrNotObject) {
+		switch {
+		case errors.Is(err, praxis.ErrNotObject):
 			return s.reject(w, c, ReasonNotObject, http.StatusBadRequest, 400, "Bad request: "+err.Error())
+		case errors.Is(err, praxis.ErrAmbiguousKey):
+			return s.reject(w, c, ReasonAmbiguousKey, http.StatusBadRequest, 400, "Input validation failed: "+err.Error())
+		case errors.Is(err, praxis.ErrFieldFormat):
+			return s.reject(w, c, ReasonMistypedField, http.StatusBadRequest, 400, "Input validation failed: "+err.Error())
 		}
 		return s.reject(w, c, ReasonNotJSON, http.StatusBadRequest, 400, "Bad request: "+err.Error())
 	}
@@ -166,12 +174,27 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, kind string, ex 
 	if err != nil {
 		return s.reject(w, c, ReasonMistypedField, http.StatusBadRequest, 400, "Input validation failed: timestamp: "+err.Error())
 	}
-	if max := s.cfg.MaxTimestampAge; max > 0 {
-		age := c.start.Sub(time.Unix(c.timestamp, 0))
-		if age > max || age < -max {
-			return s.reject(w, c, ReasonTimestamp, http.StatusBadRequest, 400,
-				fmt.Sprintf("Timestamp invalid: %s old, at most %s allowed", age.Truncate(time.Second), max))
-		}
+	return s.checkTimestamp(w, c)
+}
+
+// checkTimestamp refuses a webhook whose timestamp is further in the
+// future than the allowed clock skew, or older than its kind's window:
+// validation and customer sync are synchronous and never resent, so their
+// window is minutes; notifications are resent by Praxis, so theirs is the
+// (configurable, UNCONFIRMED) resend horizon. A negative window is off.
+func (s *Server) checkTimestamp(w http.ResponseWriter, c *call) error {
+	age := c.start.Sub(time.Unix(c.timestamp, 0))
+	if skew := s.cfg.MaxTimestampSkew; skew >= 0 && age < -skew {
+		return s.reject(w, c, ReasonTimestamp, http.StatusBadRequest, 400,
+			fmt.Sprintf("Timestamp cannot be greater than current time: %s ahead, at most %s allowed", (-age).Truncate(time.Second), skew))
+	}
+	max := s.cfg.MaxTimestampAge
+	if c.kind == KindValidation || c.kind == KindCustomerSync {
+		max = s.cfg.SyncMaxTimestampAge
+	}
+	if max >= 0 && age > max {
+		return s.reject(w, c, ReasonTimestamp, http.StatusBadRequest, 400,
+			fmt.Sprintf("Timestamp expired: %s old, at most %s allowed", age.Truncate(time.Second), max))
 	}
 	return nil
 }

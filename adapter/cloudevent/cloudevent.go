@@ -20,17 +20,26 @@ const ContentType = "application/cloudevents+json"
 // Event is a decoded envelope. Extension attributes are lower-case
 // alphanumeric, as CloudEvents requires.
 type Event struct {
-	SpecVersion     string          `json:"specversion"`
-	ID              string          `json:"id"`
-	Source          string          `json:"source"`
-	Type            string          `json:"type"`
-	Subject         string          `json:"subject,omitempty"`
-	Time            time.Time       `json:"time"`
-	DataContentType string          `json:"datacontenttype,omitempty"`
-	Merchant        string          `json:"praxismerchant,omitempty"`
-	Application     string          `json:"praxisapplication,omitempty"`
-	Processor       string          `json:"praxisprocessor,omitempty"`
-	Data            json.RawMessage `json:"data"`
+	SpecVersion     string    `json:"specversion"`
+	ID              string    `json:"id"`
+	Source          string    `json:"source"`
+	Type            string    `json:"type"`
+	Subject         string    `json:"subject,omitempty"`
+	Time            time.Time `json:"time"`
+	DataContentType string    `json:"datacontenttype,omitempty"`
+	Merchant        string    `json:"praxismerchant,omitempty"`
+	Application     string    `json:"praxisapplication,omitempty"`
+	Processor       string    `json:"praxisprocessor,omitempty"`
+	// The verified key fields of a notification (see Fields), so a consumer
+	// need not parse Data. Numbers are decimal strings.
+	TID               string          `json:"praxistid,omitempty"`
+	Status            string          `json:"praxisstatus,omitempty"`
+	Amount            string          `json:"praxisamount,omitempty"`
+	Currency          string          `json:"praxiscurrency,omitempty"`
+	ProcessedAmount   string          `json:"praxisprocamount,omitempty"`
+	ProcessedCurrency string          `json:"praxisproccurrency,omitempty"`
+	OrderID           string          `json:"praxisorderid,omitempty"`
+	Data              json.RawMessage `json:"data"`
 }
 
 // Fields are what Append writes. String fields are plain text (escaped on
@@ -46,6 +55,21 @@ type Fields struct {
 	RawMerchant []byte
 	Application string
 	Processor   string
+	// Key fields of the verified Praxis body, carried as extension
+	// attributes so a consumer in any language reads them without parsing
+	// Data: praxistid, praxisstatus, praxisamount, praxiscurrency,
+	// praxisprocamount, praxisproccurrency, praxisorderid. Each Raw* is the
+	// token as the strict scanner read it from the body: numbers (written
+	// as JSON strings, since CloudEvents integers are 32-bit) or valid JSON
+	// strings (written verbatim). Empty means absent. Status is plain text
+	// (the normalised status of the subject).
+	RawTID               []byte
+	Status               string
+	RawAmount            []byte
+	RawCurrency          []byte
+	RawProcessedAmount   []byte
+	RawProcessedCurrency []byte
+	RawOrderID           []byte
 	// Data must be one valid JSON value; it is embedded without re-encoding.
 	Data []byte
 }
@@ -81,9 +105,39 @@ func Append(dst []byte, f Fields) []byte {
 		dst = append(dst, `,"praxisprocessor":`...)
 		dst = AppendString(dst, f.Processor)
 	}
+	dst = appendNumberAttr(dst, `,"praxistid":`, f.RawTID)
+	if f.Status != "" {
+		dst = append(dst, `,"praxisstatus":`...)
+		dst = AppendString(dst, f.Status)
+	}
+	dst = appendNumberAttr(dst, `,"praxisamount":`, f.RawAmount)
+	dst = appendStringAttr(dst, `,"praxiscurrency":`, f.RawCurrency)
+	dst = appendNumberAttr(dst, `,"praxisprocamount":`, f.RawProcessedAmount)
+	dst = appendStringAttr(dst, `,"praxisproccurrency":`, f.RawProcessedCurrency)
+	dst = appendStringAttr(dst, `,"praxisorderid":`, f.RawOrderID)
 	dst = append(dst, `,"data":`...)
 	dst = append(dst, f.Data...)
 	return append(dst, '}')
+}
+
+// appendNumberAttr writes a number token as a JSON string attribute.
+func appendNumberAttr(dst []byte, name string, tok []byte) []byte {
+	if len(tok) == 0 {
+		return dst
+	}
+	dst = append(dst, name...)
+	dst = append(dst, '"')
+	dst = append(dst, tok...)
+	return append(dst, '"')
+}
+
+// appendStringAttr writes a JSON string token verbatim.
+func appendStringAttr(dst []byte, name string, tok []byte) []byte {
+	if len(tok) < 2 || tok[0] != '"' {
+		return dst
+	}
+	dst = append(dst, name...)
+	return append(dst, tok...)
 }
 
 const hexDigits = "0123456789abcdef"

@@ -51,3 +51,35 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+// TestKeyFieldAttributes: the verified key fields ride as lower-case
+// alphanumeric extension attributes, numbers as strings (CloudEvents
+// integers are 32-bit; a tid has up to 18 digits), so a consumer in any
+// language reads them without parsing data (issue #10.5).
+func TestKeyFieldAttributes(t *testing.T) {
+	b := Append(nil, Fields{
+		ID: "sandbox:t:123456789012345678:approved:0123", Source: "/praxis/sandbox", Type: "praxis.deposit.approved",
+		Subject: "123456789012345678", Time: time.Unix(1, 0), Data: []byte(`{}`),
+		RawTID: []byte(`123456789012345678`), Status: "approved", RawAmount: []byte(`2500`), RawCurrency: []byte(`"EUR"`),
+		RawProcessedAmount: []byte(`2700`), RawProcessedCurrency: []byte(`"USD"`), RawOrderID: []byte(`"order-\u00e9"`),
+	})
+	require.True(t, json.Valid(b), "%s", b)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	for name, want := range map[string]string{
+		"praxistid": "123456789012345678", "praxisstatus": "approved", "praxisamount": "2500", "praxiscurrency": "EUR",
+		"praxisprocamount": "2700", "praxisproccurrency": "USD", "praxisorderid": "order-é",
+	} {
+		assert.Equal(t, want, m[name], name)
+		assert.Regexp(t, `^[a-z0-9]{1,20}$`, name, "CloudEvents extension names are lower-case alphanumeric, at most 20 characters")
+	}
+	e, err := Decode(b)
+	require.NoError(t, err)
+	assert.Equal(t, "123456789012345678", e.TID)
+	assert.Equal(t, "2700", e.ProcessedAmount)
+
+	// Absent fields are omitted, not written empty.
+	b = Append(nil, Fields{ID: "x", Source: "/praxis/a", Type: "praxis.session.expired", Time: time.Unix(1, 0), Data: []byte(`{}`)})
+	assert.NotContains(t, string(b), "praxistid")
+	assert.NotContains(t, string(b), "praxisamount")
+}

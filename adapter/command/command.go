@@ -239,7 +239,39 @@ func PeekID(data []byte) string {
 	return ""
 }
 
+// commandSchemas are the strict schemas of the command types, built once
+// at package initialisation and only read afterwards.
+var commandSchemas = func() map[reflect.Type]*praxis.Schema {
+	m := map[reflect.Type]*praxis.Schema{}
+	for _, name := range Names() {
+		spec, _ := Lookup(name)
+		t := reflect.TypeOf(spec.New())
+		if _, ok := m[t]; !ok {
+			m[t] = praxis.NewSchema("command "+name, t, nil)
+		}
+	}
+	return m
+}()
+
+// decodeStrict reads a command through the same strict scanner as Praxis
+// bodies (praxis.Schema): keys must match a field exactly (encoding/json
+// alone would read "TID" as tid), no key may repeat at any depth, the body
+// must be valid UTF-8; then encoding/json, which refuses unknown fields.
 func decodeStrict(data []byte, cmd Command) error {
+	if sch := commandSchemas[reflect.TypeOf(cmd)]; sch != nil {
+		if err := sch.Check(data); err != nil {
+			var ke *praxis.KeyError
+			switch {
+			case errors.As(err, &ke) && errors.Is(err, praxis.ErrFieldFormat):
+				return invalid("%s %s", ke.Path, ke.Problem)
+			case errors.As(err, &ke):
+				return invalid("%s: %s", ke.Path, ke.Problem)
+			case errors.Is(err, praxis.ErrNotObject):
+				return invalid("the command must be an object")
+			}
+			return invalid("%v", err)
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(cmd); err != nil {

@@ -91,3 +91,31 @@ func TestPeekIDAndFingerprint(t *testing.T) {
 	assert.NotEqual(t, Fingerprint(AuthorizationCapture, a), Fingerprint(AuthorizationCapture, c))
 	assert.NotEqual(t, Fingerprint(AuthorizationCapture, a), Fingerprint(AuthorizationCancel, a))
 }
+
+// TestCommandKeysAreExact is the regression test for issue #10 (commands):
+// encoding/json matched "TID" to tid, so {"id":"c2","TID":C} captured C
+// although unknown fields are documented as refused, and {"tid":A,"TID":B}
+// captured B. Keys are exact now; repeats and case variants are refused.
+func TestCommandKeysAreExact(t *testing.T) {
+	tests := []struct {
+		name, command, body, reason string
+	}{
+		{"upper-case TID alone", AuthorizationCapture, `{"id":"c2","TID":7654321}`, `TID`},
+		{"TID next to tid", AuthorizationCapture, `{"id":"c2","tid":1234567,"TID":7654321}`, `TID`},
+		{"repeated tid", AuthorizationCapture, `{"id":"c2","tid":1234567,"tid":7654321}`, `tid`},
+		{"repeated id", AuthorizationCapture, `{"id":"c2","id":"c3","tid":1234567}`, `id`},
+		{"Kelvin sign in a key", CashierSession, strings.Replace(Examples()[CashierSession], `"intent"`, "\"customer_to\u212aen\":\"t\",\"intent\"", 1), "customer_token"},
+		{"long s in a key", CashierSession, strings.Replace(Examples()[CashierSession], `"customer_data"`, "\"cu\u017ftomer_data\"", 1), "customer_data"},
+		{"upper-case nested key", CashierSession, strings.Replace(Examples()[CashierSession], `"country"`, `"COUNTRY"`, 1), "COUNTRY"},
+		{"repeated nested key", CashierSession, strings.Replace(Examples()[CashierSession], `"country":"GB"`, `"country":"GB","country":"FR"`, 1), "country"},
+		{"invalid UTF-8", OrderFind, "{\"id\":\"c2\",\"order_id\":\"o\xff\"}", "not valid JSON"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd, err := Parse(tc.command, []byte(tc.body), now)
+			reason, ok := IsInvalid(err)
+			require.True(t, ok, "want an InvalidError, got %v (command %+v)", err, cmd)
+			assert.Contains(t, reason, tc.reason)
+		})
+	}
+}

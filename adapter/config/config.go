@@ -115,10 +115,20 @@ type Ingress struct {
 	// third-party guide names external-request-signature. Default
 	// [GT-Authentication]; list both to send both.
 	ReplySignatureHeaders []string `yaml:"reply_signature_headers"`
-	// MaxTimestampAge refuses webhooks older than this (0 = off, the
-	// default): whether Praxis' resends carry a fresh timestamp is
-	// UNCONFIRMED, and a resent notification must never be refused forever.
-	MaxTimestampAge time.Duration `yaml:"max_timestamp_age"`
+	// MaxTimestampAge refuses notifications and subscription notifications
+	// whose timestamp is older than this (default: done_ttl, 72h; negative:
+	// off). Whether Praxis' resends carry a fresh timestamp, and for how
+	// long it resends, is UNCONFIRMED: the default accepts any resend for as
+	// long as its dedup record is remembered, and refuses a replayed
+	// genuine body once it would no longer be recognised as a duplicate.
+	MaxTimestampAge time.Duration `yaml:"max_timestamp_age" env:"PRAXIS_MAX_TIMESTAMP_AGE"`
+	// SyncMaxTimestampAge refuses validation and customer sync callbacks
+	// older than this (default 5m; negative: off): they are synchronous
+	// and never resent, so an old one is a replay.
+	SyncMaxTimestampAge time.Duration `yaml:"sync_max_timestamp_age" env:"PRAXIS_SYNC_MAX_TIMESTAMP_AGE"`
+	// MaxTimestampSkew refuses any webhook whose timestamp is further in
+	// the future than this clock skew (default 2m; negative: off).
+	MaxTimestampSkew time.Duration `yaml:"max_timestamp_skew" env:"PRAXIS_MAX_TIMESTAMP_SKEW"`
 	// ValidationDefault answers a validation callback when the CRM does not
 	// answer in time (default: approve).
 	ValidationDefault DefaultAnswer `yaml:"validation_default"`
@@ -346,6 +356,9 @@ func (c *Config) SetDefaults() {
 	defDur(&c.Ingress.RequestTimeout, 3*time.Second)
 	defDur(&c.Ingress.ClaimTTL, 10*time.Second)
 	defDur(&c.Ingress.DoneTTL, 72*time.Hour)
+	defDur(&c.Ingress.MaxTimestampAge, c.Ingress.DoneTTL)
+	defDur(&c.Ingress.SyncMaxTimestampAge, 5*time.Minute)
+	defDur(&c.Ingress.MaxTimestampSkew, 2*time.Minute)
 	if len(c.Ingress.ReplySignatureHeaders) == 0 {
 		c.Ingress.ReplySignatureHeaders = []string{praxis.HeaderSignature}
 	}

@@ -197,7 +197,9 @@ var summaryFields = [...]string{
 	"session.session_status", "session.order_id", "session.auth_token", "customer.customer_token", "transaction",
 }
 
-func newResponseReader(fl FieldList) *responseReader {
+// newResponseReader reads a response of shape schema (a session or a
+// transaction response) in one strict pass: the same checks Decode applies.
+func newResponseReader(fl FieldList, schema *Schema) *responseReader {
 	names := append(append(fl.Fields(), "status", "description"), summaryFields[:]...)
 	index := map[string]int{}
 	var uniq []string
@@ -207,7 +209,7 @@ func newResponseReader(fl FieldList) *responseReader {
 			uniq = append(uniq, n)
 		}
 	}
-	r := &responseReader{paths: CompilePaths(uniq...), list: fl, status: index["status"], desc: index["description"]}
+	r := &responseReader{paths: schema.CompilePaths(uniq...), list: fl, status: index["status"], desc: index["description"]}
 	for _, f := range fl.Fields() {
 		r.sig = append(r.sig, index[f])
 	}
@@ -289,7 +291,11 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	c.readers = map[ListName]*responseReader{}
 	for _, l := range []ListName{ListCashierResponse, ListVirtualTerminalResponse, ListManageTransactionResponse,
 		ListManageWithdrawalResponse, ListFindTransactionResponse, ListFindOrderResponse, ListRefundResponse} {
-		c.readers[l] = newResponseReader(c.lists.Get(l))
+		schema := transactionResponseSchema
+		if l == ListCashierResponse || l == ListVirtualTerminalResponse {
+			schema = sessionResponseSchema
+		}
+		c.readers[l] = newResponseReader(c.lists.Get(l), schema)
 	}
 	return c, nil
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,6 +24,15 @@ func signedReply(t *testing.T, w http.ResponseWriter, list ListName, body string
 	require.NoError(t, err)
 	w.Header().Set(HeaderSignature, sig.String())
 	_, _ = io.WriteString(w, body)
+}
+
+// resignedReply writes body with old replaced by new, under body's signature.
+func resignedReply(t *testing.T, w http.ResponseWriter, body, old, new string) {
+	sig, err := DefaultLists().Get(ListManageTransactionResponse).Sign([]byte(body), testSecret)
+	require.NoError(t, err)
+	require.Contains(t, body, old)
+	w.Header().Set(HeaderSignature, sig.String())
+	_, _ = io.WriteString(w, strings.Replace(body, old, new, 1))
 }
 
 func TestClientClassifiesOutcomes(t *testing.T) {
@@ -58,6 +68,15 @@ func TestClientClassifiesOutcomes(t *testing.T) {
 			w.WriteHeader(http.StatusForbidden)
 			_, _ = io.WriteString(w, "IP address not whitelisted")
 		}, OutcomeRejected, 0, true, "Forbidden"},
+		// The signature of okBody also matches these (the added keys are
+		// not signed), but the strict reader refuses what parsers could
+		// read differently.
+		{"signed success with a case-variant key is not trusted", func(t *testing.T, w http.ResponseWriter) {
+			resignedReply(t, w, okBody, `"tid":7,`, `"tid":7,"TID":8,`)
+		}, OutcomeUnknown, 0, true, "not a Praxis JSON envelope"},
+		{"signed success with a repeated key is not trusted", func(t *testing.T, w http.ResponseWriter) {
+			resignedReply(t, w, okBody, `"transaction_status":"approved",`, `"transaction_status":"approved","transaction_status":"rejected",`)
+		}, OutcomeUnknown, 0, true, "not a Praxis JSON envelope"},
 		{"garbage 200", func(t *testing.T, w http.ResponseWriter) {
 			_, _ = io.WriteString(w, "<html>")
 		}, OutcomeUnknown, 0, true, "not a Praxis JSON envelope"},

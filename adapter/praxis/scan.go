@@ -129,6 +129,8 @@ const maxDepth = 256
 type Paths struct {
 	names []string
 	root  *pathNode
+	// schema, when set, adds the message's strict checks (see Schema).
+	schema *schemaNode
 }
 
 type pathNode struct {
@@ -197,8 +199,11 @@ func (n *pathNode) lookup(key []byte) *pathNode {
 }
 
 // Extract validates that body is one well-formed JSON object and fills out[i]
-// with the value at path i (KindMissing where absent). When a key repeats, the
-// last occurrence wins, as with encoding/json. It does not allocate.
+// with the value at path i (KindMissing where absent). It refuses invalid
+// UTF-8 and lone surrogate escapes (ErrNotJSON), and a key that repeats in
+// one object under case folding, at any depth (ErrAmbiguousKey); Paths
+// compiled by a Schema also refuse case variants of known fields and
+// mistyped known fields (see Schema). It does not allocate on success.
 func (p *Paths) Extract(body []byte, out []Value) error {
 	if len(out) < len(p.names) {
 		return fmt.Errorf("praxis: Extract needs %d values, got %d", len(p.names), len(out))
@@ -211,7 +216,7 @@ func (p *Paths) Extract(body []byte, out []Value) error {
 	if s.i >= len(s.data) {
 		return fmt.Errorf("%w: empty body", ErrNotJSON)
 	}
-	kind, err := s.value(p.root, out, 0)
+	kind, err := s.value(p.root, p.schema, out, 0)
 	if err != nil {
 		return err
 	}
@@ -252,14 +257,14 @@ func (s *scanner) errf(what string) error {
 }
 
 // value scans the value at s.i. n, when not nil, is the path node the value
-// sits at; only objects descend into it.
-func (s *scanner) value(n *pathNode, out []Value, depth int) (Kind, error) {
+// sits at, sch the schema node; only objects descend into them.
+func (s *scanner) value(n *pathNode, sch *schemaNode, out []Value, depth int) (Kind, error) {
 	if s.i >= len(s.data) {
 		return 0, s.errf("a value")
 	}
 	switch c := s.data[s.i]; {
 	case c == '{':
-		return KindObject, s.object(n, out, depth+1)
+		return KindObject, s.object(n, sch, out, depth+1)
 	case c == '[':
 		return KindArray, s.array(depth + 1)
 	case c == '"':
@@ -278,7 +283,7 @@ func (s *scanner) value(n *pathNode, out []Value, depth int) (Kind, error) {
 	}
 }
 
-func (s *scanner) object(n *pathNode, out []Value, depth int) error {
+func (s *scanner) object(n *pathNode, sch *schemaNode, out []Value, depth int) error {
 	if depth > maxDepth {
 		return fmt.Errorf("%w: nesting deeper than %d", ErrNotJSON, maxDepth)
 	}
@@ -288,6 +293,7 @@ func (s *scanner) object(n *pathNode, out []Value, depth int) error {
 		s.i++
 		return nil
 	}
+	var seen seenKeys
 	for {
 		s.ws()
 		if s.i >= len(s.data) || s.data[s.i] != '"' {
@@ -297,16 +303,25 @@ func (s *scanner) object(n *pathNode, out []Value, depth int) error {
 		if err != nil {
 			return err
 		}
+		name := key[1 : len(key)-1]
+		if escaped {
+			var k string
+			if err := json.Unmarshal(key, &k); err != nil {
+				return fmt.Errorf("%w: %v", ErrNotJSON, err)
+			}
+			name = []byte(k)
+		}
+		field, err := seen.checkKey(sch, name)
+		if err != nil {
+			return err
+		}
 		var child *pathNode
 		if n != nil && len(n.children) > 0 {
-			if escaped {
-				var k string
-				if json.Unmarshal(key, &k) == nil {
-					child = n.child(k, false)
-				}
-			} else {
-				child = n.lookup(key[1 : len(key)-1])
-			}
+			child = n.lookup(name)
+		}
+		var childSchema *schemaNode
+		if field != nil {
+			childSchema = field.child
 		}
 		s.ws()
 		if s.i >= len(s.data) || s.data[s.i] != ':' {
@@ -314,16 +329,15 @@ func (s *scanner) object(n *pathNode, out []Value, depth int) error {
 		}
 		s.i++
 		s.ws()
-		if child != nil {
-			// A repeated key replaces the earlier value wholesale.
-			for _, leaf := range child.subtree {
-				out[leaf] = Value{}
-			}
-		}
 		start := s.i
-		kind, err := s.value(child, out, depth)
+		kind, err := s.value(child, childSchema, out, depth)
 		if err != nil {
-			return err
+			return prefixKey(err, name)
+		}
+		if field != nil {
+			if err := field.checkValue(kind, s.data[start:s.i]); err != nil {
+				return err
+			}
 		}
 		if child != nil && child.leaf >= 0 {
 			out[child.leaf] = Value{Kind: kind, Raw: s.data[start:s.i]}
@@ -356,7 +370,7 @@ func (s *scanner) array(depth int) error {
 	}
 	for {
 		s.ws()
-		if _, err := s.value(nil, nil, depth); err != nil {
+		if _, err := s.value(nil, nil, nil, depth); err != nil {
 			return err
 		}
 		s.ws()
@@ -375,6 +389,16 @@ func (s *scanner) array(depth int) error {
 	}
 }
 
+// strStop marks the bytes that end str's fast path: control characters,
+// the quote, the backslash and the start of a multi-byte UTF-8 sequence.
+// A read-only table, built once.
+var strStop = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf
+	}
+	return t
+}()
+
 // str scans a string token and returns it with its quotes, and whether it
 // holds escapes (which callers must decode before comparing).
 func (s *scanner) str() (tok []byte, escaped bool, err error) {
@@ -385,7 +409,7 @@ func (s *scanner) str() (tok []byte, escaped bool, err error) {
 		// Fast path: plain characters, the overwhelming majority. Locals
 		// rather than s.i keep the index in a register.
 		for i < len(data) {
-			if c := data[i]; c < 0x20 || c == '"' || c == '\\' {
+			if strStop[data[i]] {
 				break
 			}
 			i++
@@ -394,6 +418,13 @@ func (s *scanner) str() (tok []byte, escaped bool, err error) {
 			break
 		}
 		switch c := data[i]; {
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRune(data[i:])
+			if r == utf8.RuneError && size <= 1 {
+				s.i = i
+				return nil, false, fmt.Errorf("%w: invalid UTF-8 at offset %d", ErrNotJSON, i)
+			}
+			i += size
 		case c == '"':
 			s.i = i + 1
 			return data[start:s.i], escaped, nil
@@ -409,12 +440,23 @@ func (s *scanner) str() (tok []byte, escaped bool, err error) {
 				i++
 			case 'u':
 				i++
-				for k := 0; k < 4; k++ {
-					if i >= len(data) || !isHex(data[i]) {
+				r, ok := hex4(data, i)
+				if !ok {
+					s.i = i
+					return nil, false, s.errf("four hex digits after \\u")
+				}
+				i += 4
+				switch {
+				case r >= 0xDC00 && r <= 0xDFFF:
+					s.i = i
+					return nil, false, fmt.Errorf("%w: lone low surrogate escape at offset %d", ErrNotJSON, i-6)
+				case r >= 0xD800 && r <= 0xDBFF:
+					lo, ok := hex4(data, i+2)
+					if i+1 >= len(data) || data[i] != '\\' || data[i+1] != 'u' || !ok || lo < 0xDC00 || lo > 0xDFFF {
 						s.i = i
-						return nil, false, s.errf("four hex digits after \\u")
+						return nil, false, fmt.Errorf("%w: lone high surrogate escape at offset %d", ErrNotJSON, i-6)
 					}
-					i++
+					i += 6
 				}
 			default:
 				s.i = i
@@ -429,8 +471,25 @@ func (s *scanner) str() (tok []byte, escaped bool, err error) {
 	return nil, false, s.errf("a closing quote")
 }
 
-func isHex(c byte) bool {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+// hex4 reads four hex digits at data[i:].
+func hex4(data []byte, i int) (rune, bool) {
+	if i+4 > len(data) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range data[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 func (s *scanner) literal(lit string) error {
@@ -513,7 +572,7 @@ func forEachKey(body []byte, f func(key, value []byte)) error {
 		s.i++
 		s.ws()
 		start := s.i
-		if _, err := s.value(nil, nil, 1); err != nil {
+		if _, err := s.value(nil, nil, nil, 1); err != nil {
 			return err
 		}
 		f(key, s.data[start:s.i])

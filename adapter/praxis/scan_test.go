@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -25,8 +26,14 @@ func TestExtract(t *testing.T) {
 			[]string{`"x"`, `12.50`, `null`, `[1,{"a":2}]`, `true`}, nil},
 		{"missing and null parent", `{"b":null,"f":{"g":1}}`,
 			[]Kind{KindMissing, KindMissing, KindMissing, KindMissing, KindMissing}, []string{"", "", "", "", ""}, nil},
-		{"last duplicate wins wholesale", `{"b":{"c":1,"d":2},"b":{"c":3}}`,
-			[]Kind{KindMissing, KindNumber, KindMissing, KindMissing, KindMissing}, []string{"", "3", "", "", ""}, nil},
+		{"a repeated key is refused", `{"b":{"c":1,"d":2},"b":{"c":3}}`, nil, nil, ErrAmbiguousKey},
+		{"a repeated key is refused at any depth", `{"e":[{"x":1,"x":2}]}`, nil, nil, ErrAmbiguousKey},
+		{"keys differing only in case are refused", `{"f":{"g":{"H":1,"h":2}}}`, nil, nil, ErrAmbiguousKey},
+		{"keys equal under Unicode folding are refused", "{\"s\":1,\"\u017f\":2}", nil, nil, ErrAmbiguousKey},
+		{"invalid UTF-8 in a string", "{\"z\":\"\xff\"}", nil, nil, ErrNotJSON},
+		{"invalid UTF-8 in a key", "{\"\xc3\":1}", nil, nil, ErrNotJSON},
+		{"lone high surrogate", `{"z":"\ud800"}`, nil, nil, ErrNotJSON},
+		{"lone low surrogate", `{"z":"\udc00x"}`, nil, nil, ErrNotJSON},
 		{"escaped key matches", `{"\u0061":"y"}`,
 			[]Kind{KindString, KindMissing, KindMissing, KindMissing, KindMissing}, []string{`"y"`, "", "", "", ""}, nil},
 		{"whitespace everywhere", " \n{ \"a\" :\t\"x\" ,\r\"e\" : { } } \n",
@@ -175,6 +182,9 @@ func FuzzExtract(f *testing.F) {
 			if !valid || strings.Contains(err.Error(), "nesting deeper") {
 				return
 			}
+			if errors.Is(err, ErrAmbiguousKey) || strings.Contains(err.Error(), "surrogate") || !utf8.Valid(body) {
+				return // refused on purpose: parsers could disagree (strict.go)
+			}
 			var top any
 			_ = json.Unmarshal(body, &top)
 			if _, isObj := top.(map[string]any); isObj {
@@ -227,4 +237,13 @@ func assertKind(t *testing.T, name string, got Value, want Kind) {
 	if got.Kind != want {
 		t.Fatalf("%s: kind %v, reference %v", name, got.Kind, want)
 	}
+}
+
+func TestFoldHashAgreesWithFoldKey(t *testing.T) {
+	for _, k := range []string{"", "a", "tid", "TID", "transaction_status", "Transaction_Status_Longer_Than_16", "@[`{_~ az AZ", "a\x7fz"} {
+		assert.Equal(t, foldHash(foldKey(nil, []byte(k)), false), foldHash([]byte(k), true), "%q", k)
+	}
+	assert.Equal(t, foldHash([]byte("TID"), true), foldHash([]byte("tid"), true))
+	assert.NotEqual(t, foldHash([]byte("a["), true), foldHash([]byte("a{"), true))
+	assert.NotEqual(t, foldHash([]byte("tid"), true), foldHash([]byte("tid\x00"), true))
 }

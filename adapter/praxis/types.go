@@ -357,18 +357,27 @@ type SubscriptionNotification struct {
 // subscription webhook: the bare envelope.
 type Reply = Envelope
 
-// rawKeeper is a message that remembers the exact bytes it was decoded from.
+// rawKeeper is a message that remembers the exact bytes it was decoded from
+// and knows its strict schema.
 type rawKeeper interface {
 	setRaw([]byte)
+	schema() *Schema
 }
 
 // Decode parses body into a message and keeps body as its Raw bytes, which
-// signature checks must use. Numbers are never turned into floats.
+// signature checks must use. Numbers are never turned into floats. It reads
+// strictly, through the same scanner as the ingress (see Schema): a
+// repeated key, a key that differs from a known field only in case, invalid
+// UTF-8 or a signed field out of format is an error, so what Decode returns
+// is what the ingress verified.
 func Decode[T any, PT interface {
 	*T
 	rawKeeper
 }](body []byte) (*T, error) {
 	var v T
+	if err := PT(&v).schema().Check(body); err != nil {
+		return nil, fmt.Errorf("decode %T: %w", v, err)
+	}
 	if err := json.Unmarshal(body, &v); err != nil {
 		return nil, fmt.Errorf("decode %T: %w", v, err)
 	}
@@ -382,3 +391,10 @@ func (m *Notification) setRaw(b []byte)             { m.Raw = b }
 func (m *ValidationRequest) setRaw(b []byte)        { m.Raw = b }
 func (m *CustomerSyncRequest) setRaw(b []byte)      { m.Raw = b }
 func (m *SubscriptionNotification) setRaw(b []byte) { m.Raw = b }
+
+func (*SessionResponse) schema() *Schema          { return sessionResponseSchema }
+func (*TransactionResponse) schema() *Schema      { return transactionResponseSchema }
+func (*Notification) schema() *Schema             { return notificationSchema }
+func (*ValidationRequest) schema() *Schema        { return validationSchema }
+func (*CustomerSyncRequest) schema() *Schema      { return customerSyncSchema }
+func (*SubscriptionNotification) schema() *Schema { return subscriptionSchema }

@@ -1,7 +1,9 @@
 package praxis
 
 import (
+	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -141,4 +143,75 @@ func FuzzDecodeNotification(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecodeIsStrict is the regression test for issue #10 cause 1: Decode
+// went through encoding/json, which read "TID", "AMOUNT", Unicode folds and
+// repeated keys that the ingress's case-sensitive scanner never verified.
+// Each body below decoded before (to values the ingress did not see); each
+// is refused now, with an error naming the key.
+func TestDecodeIsStrict(t *testing.T) {
+	v3 := compactBody(t, loadVectors(t)[2].Body)
+	with := func(old, new string) string {
+		require.Contains(t, v3, old)
+		return strings.Replace(v3, old, new, 1)
+	}
+	tests := []struct {
+		name, body string
+		err        error
+		path       string
+	}{
+		{"upper-case TID next to tid", with(`"tid":1234567`, `"tid":1234567,"TID":7654321`), ErrAmbiguousKey, "transaction.TID"},
+		{"upper-case TID alone", with(`"tid":1234567`, `"TID":7654321`), ErrAmbiguousKey, "transaction.TID"},
+		{"upper-case AMOUNT", with(`"amount":100,"conversion_rate":"1.000000","processed_currency":"USD","processed_amount":100,"fee"`,
+			`"amount":100,"AMOUNT":999999,"conversion_rate":"1.000000","processed_currency":"USD","processed_amount":100,"fee"`), ErrAmbiguousKey, "transaction.AMOUNT"},
+		{"long s folds to s", with(`"session":{`, `"ſession":{"order_id":"x"},"session":{`), ErrAmbiguousKey, `\u017fession`},
+		{"Kelvin sign folds to k", with(`"application_key"`, `"application_\u212aey"`), ErrAmbiguousKey, `application_\u212aey`},
+		{"repeated tid", with(`"tid":1234567`, `"tid":1234567,"tid":7654321`), ErrAmbiguousKey, "transaction.tid"},
+		{"repeated transaction object", with(`"version":"1.3"`, `"transaction":{"tid":1,"amount":5},"version":"1.3"`), ErrAmbiguousKey, "transaction"},
+		{"repeated key in an unknown nested object", with(`"version":"1.3"`, `"extra":{"a":[{"x":1,"X":2}]},"version":"1.3"`), ErrAmbiguousKey, "extra.a.X"},
+		{"invalid UTF-8 in an unsigned field", with(`"John"`, "\"Jo\xffhn\""), ErrNotJSON, ""},
+		{"lower-case currency", with(`"transaction_id":"psp-abc-001","currency":"USD"`, `"transaction_id":"psp-abc-001","currency":"usd"`), ErrFieldFormat, "transaction.currency"},
+		{"decimal amount", with(`"transaction_id":"psp-abc-001","currency":"USD","amount":100`, `"transaction_id":"psp-abc-001","currency":"USD","amount":100.0`), ErrFieldFormat, "transaction.amount"},
+		{"negative amount", with(`"transaction_id":"psp-abc-001","currency":"USD","amount":100`, `"transaction_id":"psp-abc-001","currency":"USD","amount":-100`), ErrFieldFormat, "transaction.amount"},
+		{"negative tid", with(`"tid":1234567`, `"tid":-1234567`), ErrFieldFormat, "transaction.tid"},
+		{"19-digit tid", with(`"tid":1234567`, `"tid":1234567890123456789`), ErrFieldFormat, "transaction.tid"},
+		{"exponent conversion rate", with(`"conversion_rate":"1.000000","processed_currency":"USD","processed_amount":100,"fee"`, `"conversion_rate":1e0,"processed_currency":"USD","processed_amount":100,"fee"`), ErrFieldFormat, "transaction.conversion_rate"},
+		{"leading zero in the rate (digits moved from amount)", with(`"amount":100,"conversion_rate":"1.000000","processed_currency":"USD","processed_amount":100,"fee"`, `"amount":10,"conversion_rate":"01.000000","processed_currency":"USD","processed_amount":100,"fee"`), ErrFieldFormat, "transaction.conversion_rate"},
+		{"string timestamp", with(`"timestamp":1590611640`, `"timestamp":"1590611640"`), ErrFieldFormat, "timestamp"},
+		{"decimal timestamp", with(`"timestamp":1590611640`, `"timestamp":1590611640.5`), ErrFieldFormat, "timestamp"},
+		{"mistyped unsigned field", with(`"avs_alert":0`, `"avs_alert":"0"`), ErrFieldFormat, "customer.avs_alert"},
+		{"array where an object belongs", with(`"card":null`, `"card":[]`), ErrFieldFormat, "transaction.card"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode[Notification]([]byte(tc.body))
+			require.ErrorIs(t, err, tc.err)
+			if tc.path != "" {
+				var ke *KeyError
+				require.ErrorAs(t, err, &ke)
+				assert.Equal(t, tc.path, ke.Path)
+			}
+		})
+	}
+}
+
+func TestStrictFormatsAccept(t *testing.T) {
+	v3 := compactBody(t, loadVectors(t)[2].Body)
+	for _, body := range []string{
+		v3,
+		strings.Replace(v3, `"conversion_rate":"1.000000","processed_currency"`, `"conversion_rate":1.000000,"processed_currency"`, 1),
+		strings.Replace(v3, `"processed_currency":"USD","processed_amount":100,"fee"`, `"processed_currency":null,"processed_amount":null,"fee"`, 1),
+		strings.Replace(v3, `"transaction":{`, `"transaction":{"brand_new_field":{"nested":[1,{"a":"b"}]},`, 1),
+		strings.Replace(v3, `"John"`, `"J\u00f6hn \ud83d\ude00"`, 1),
+	} {
+		_, err := Decode[Notification]([]byte(body))
+		assert.NoError(t, err)
+	}
+}
+
+func compactBody(t testing.TB, body string) string {
+	var b bytes.Buffer
+	require.NoError(t, json.Compact(&b, []byte(body)))
+	return b.String()
 }

@@ -387,6 +387,7 @@ func (r *Runtime) startIngress() error {
 		PublishTimeout: r.cfg.Ingress.PublishTimeout, RequestTimeout: r.cfg.Ingress.RequestTimeout,
 		ClaimTTL: r.cfg.Ingress.ClaimTTL, DoneTTL: r.cfg.Ingress.DoneTTL,
 		ReplySignatureHeaders: r.cfg.Ingress.ReplySignatureHeaders, MaxTimestampAge: r.cfg.Ingress.MaxTimestampAge,
+		SyncMaxTimestampAge: r.cfg.Ingress.SyncMaxTimestampAge, MaxTimestampSkew: r.cfg.Ingress.MaxTimestampSkew,
 		ValidationDefault: def, Processors: r.processors(), Rules: r.rules,
 	}, ingress.Deps{NC: r.ingNC, JS: r.js, Store: r.store, Log: r.log, Registry: r.reg, Gatherer: r.reg, Tracing: r.tracing})
 	if err != nil {

@@ -28,6 +28,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/config"
+	"github.com/praxis-adapter/praxis-adapter/adapter/console"
 	"github.com/praxis-adapter/praxis-adapter/adapter/frontend"
 	"github.com/praxis-adapter/praxis-adapter/adapter/ledger"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
@@ -76,6 +77,7 @@ type Runtime struct {
 	ingHTTP  *http.Server
 	ingURL   string
 	wrk      *worker.Worker
+	console  *console.Console
 	admin    *http.Server
 	adminURL string
 
@@ -118,6 +120,9 @@ func Start(ctx context.Context, cfg *config.Config, roles Roles, log zerolog.Log
 	if err := r.startStore(ctx); err != nil {
 		return nil, err
 	}
+	if err := r.startConsole(ctx); err != nil {
+		return nil, err
+	}
 	if roles.Simulator {
 		if err := r.startSimulator(); err != nil {
 			return nil, err
@@ -137,6 +142,7 @@ func Start(ctx context.Context, cfg *config.Config, roles Roles, log zerolog.Log
 	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r.bgCancel = cancel
+	r.runConsole(bg)
 	if roles.Worker {
 		if err := r.startWorker(bg); err != nil {
 			return nil, err
@@ -394,7 +400,7 @@ func (r *Runtime) startIngress() error {
 	}
 	r.ingURL = "http://" + ln.Addr().String()
 	r.ingHTTP = &http.Server{
-		Handler:           r.withPprof(ing.Handler()),
+		Handler:           r.withConsole(r.withPprof(ing.Handler())),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      15 * time.Second,
@@ -508,7 +514,7 @@ func (r *Runtime) startAdmin() error {
 		return fmt.Errorf("worker.listen %s: %w", r.cfg.Worker.Listen, err)
 	}
 	r.adminURL = "http://" + ln.Addr().String()
-	r.admin = &http.Server{Handler: r.withPprof(mux), ReadHeaderTimeout: 5 * time.Second}
+	r.admin = &http.Server{Handler: r.withConsole(r.withPprof(mux)), ReadHeaderTimeout: 5 * time.Second}
 	r.serve(r.admin, ln, "admin")
 	return nil
 }

@@ -232,7 +232,7 @@ func TestReadOnlyWithoutToken(t *testing.T) {
 		resp, err := http.Get(srv.URL + path)
 		require.NoError(t, err)
 		defer resp.Body.Close()
-			return resp.StatusCode, readAll(t, resp)
+		return resp.StatusCode, readAll(t, resp)
 	}
 	code, page := get("/console/dlq")
 	assert.Equal(t, http.StatusOK, code)

@@ -147,7 +147,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// A visitor (not logged in) sees the order's story, key fields only.
 	page := eventuallyShows(t, ctx, base+"timeline?q=order-1",
-		"cashier.session", "deposit.approved", "deposit.credited", "refund.create", "deposit.reversed", "order.find")
+		"praxis.commands.sandbox.cashier.session", "deposit.approved", "deposit.credited", "refund.create", "refund.approved", "deposit.reversed", "order.find")
 	assert.Contains(t, page, "log in to act")
 	assert.NotContains(t, page, "jane@example.com", "no customer data on the timeline")
 	assert.NotContains(t, page, "Doe")

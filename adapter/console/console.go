@@ -110,6 +110,10 @@ func (c *Console) Index() *Index { return c.index }
 // Run indexes messages until ctx ends.
 func (c *Console) Run(ctx context.Context) error { return c.index.Run(ctx) }
 
+// Start begins indexing and returns once the subscriptions are in place;
+// stop ends it.
+func (c *Console) Start(ctx context.Context) (stop func(), err error) { return c.index.Start(ctx) }
+
 // Mount registers the console's routes under Prefix on mux.
 func (c *Console) Mount(mux *http.ServeMux) {
 	static, _ := fs.Sub(assets, "static")

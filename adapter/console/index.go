@@ -242,16 +242,51 @@ func (ix *Index) refOf(stream string, seq uint64, subject string, at time.Time, 
 		Family: x.Family, Label: x.Label, Keys: x.Keys, Fields: x.Fields}
 }
 
-// Run indexes until ctx ends: a durable consumer on each indexed stream
-// (shared by every replica, so each message is indexed once) and a queue
-// subscription on the command subjects.
+// Run indexes until ctx ends (Start, then wait).
 func (ix *Index) Run(ctx context.Context) error {
+	stop, err := ix.Start(ctx)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	stop()
+	return nil
+}
+
+// Start begins indexing, and returns once every subscription is in place
+// (so a command published right after start is indexed): a durable
+// consumer on each indexed stream (shared by every replica, so each
+// message is indexed once) and a queue subscription on the command
+// subjects. ctx bounds the indexing; stop ends it.
+func (ix *Index) Start(ctx context.Context) (stop func(), err error) {
 	var stops []func()
-	defer func() {
+	stopAll := func() {
 		for _, s := range stops {
 			s()
 		}
+	}
+	defer func() {
+		if err != nil {
+			stopAll()
+		}
 	}()
+	sub, err := ix.nc.QueueSubscribe(subjects.AllCommands, subjects.ConsumerConsoleIndex, func(m *nats.Msg) {
+		x := extract(ix.cfg.Extractors, m.Subject, m.Header, m.Data)
+		id := "cmd:" + m.Subject + ":" + keyValue(x.Keys, KeyCommand) + ":" + m.Header.Get(deadletter.HeaderReplayedFrom)
+		ref := Ref{ID: id, Subject: m.Subject, Time: time.Now().UTC(), Family: x.Family, Label: x.Label, Keys: x.Keys, Fields: x.Fields}
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := ix.Add(actx, ref); err != nil && ctx.Err() == nil {
+			ix.log.Warn().Err(err).Str("subject", m.Subject).Msg("console index: command not indexed")
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("console index subscribe %s: %w", subjects.AllCommands, err)
+	}
+	stops = append(stops, func() { _ = sub.Unsubscribe() })
+	if err := ix.nc.FlushTimeout(5 * time.Second); err != nil {
+		return nil, fmt.Errorf("console index subscribe %s: %w", subjects.AllCommands, err)
+	}
 	for _, name := range subjects.IndexedStreams() {
 		stream, err := ix.js.Stream(ctx, name)
 		if err != nil {
@@ -264,30 +299,15 @@ func (ix *Index) Run(ctx context.Context) error {
 			AckWait: 30 * time.Second, MaxAckPending: 512,
 		})
 		if err != nil {
-			return fmt.Errorf("console index consumer on %s: %w", name, err)
+			return nil, fmt.Errorf("console index consumer on %s: %w", name, err)
 		}
 		cc, err := cons.Consume(func(m jetstream.Msg) { ix.handle(ctx, name, m) })
 		if err != nil {
-			return fmt.Errorf("console index consume %s: %w", name, err)
+			return nil, fmt.Errorf("console index consume %s: %w", name, err)
 		}
 		stops = append(stops, cc.Stop)
 	}
-	sub, err := ix.nc.QueueSubscribe(subjects.AllCommands, subjects.ConsumerConsoleIndex, func(m *nats.Msg) {
-		x := extract(ix.cfg.Extractors, m.Subject, m.Header, m.Data)
-		id := "cmd:" + m.Subject + ":" + keyValue(x.Keys, KeyCommand) + ":" + m.Header.Get(deadletter.HeaderReplayedFrom)
-		ref := Ref{ID: id, Subject: m.Subject, Time: time.Now().UTC(), Family: x.Family, Label: x.Label, Keys: x.Keys, Fields: x.Fields}
-		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		if err := ix.Add(actx, ref); err != nil && ctx.Err() == nil {
-			ix.log.Warn().Err(err).Str("subject", m.Subject).Msg("console index: command not indexed")
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("console index subscribe %s: %w", subjects.AllCommands, err)
-	}
-	stops = append(stops, func() { _ = sub.Unsubscribe() })
-	<-ctx.Done()
-	return nil
+	return stopAll, nil
 }
 
 func (ix *Index) handle(ctx context.Context, stream string, m jetstream.Msg) {

@@ -39,11 +39,22 @@ func (r *Runtime) withConsole(h http.Handler) http.Handler {
 	return mux
 }
 
-// runConsole starts the console's timeline indexer in the background.
-func (r *Runtime) runConsole(ctx context.Context) {
-	if r.console != nil {
-		r.goRun(ctx, "console indexer", r.console.Run)
+// runConsole starts the console's timeline indexer (subscribed before it
+// returns, so nothing published afterwards is missed) until ctx ends.
+func (r *Runtime) runConsole(ctx context.Context) error {
+	if r.console == nil {
+		return nil
 	}
+	stop, err := r.console.Start(ctx)
+	if err != nil {
+		return err
+	}
+	r.goRun(ctx, "console indexer", func(ctx context.Context) error {
+		<-ctx.Done()
+		stop()
+		return nil
+	})
+	return nil
 }
 
 // ConsoleURL is the console's address, or "" when it is not served.

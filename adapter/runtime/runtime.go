@@ -142,7 +142,9 @@ func Start(ctx context.Context, cfg *config.Config, roles Roles, log zerolog.Log
 	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r.bgCancel = cancel
-	r.runConsole(bg)
+	if err := r.runConsole(bg); err != nil {
+		return nil, err
+	}
 	if roles.Worker {
 		if err := r.startWorker(bg); err != nil {
 			return nil, err
@@ -163,11 +165,13 @@ type Endpoints struct {
 	Admin     string
 	Simulator string
 	Store     string
+	// Console is the operator console's URL ("" when not served).
+	Console string
 }
 
 // Endpoints reports the addresses actually bound.
 func (r *Runtime) Endpoints() Endpoints {
-	e := Endpoints{Ingress: r.ingURL, Admin: r.adminURL, Simulator: r.simURL}
+	e := Endpoints{Ingress: r.ingURL, Admin: r.adminURL, Simulator: r.simURL, Console: r.ConsoleURL()}
 	if r.embedded != nil {
 		e.NATS = r.embedded.ClientURL() + " (embedded)"
 	} else {

@@ -29,6 +29,8 @@ func Table() []Entry {
 			"the refused command, byte for byte; headers name the reason"},
 		{Root + ".ledger.<app>.<kind>", StreamLedger, "ledger", "the merchant's ledgers",
 			"a ledger instruction: one per money movement"},
+		{Root + ".audit.<app>." + AuditConsole, StreamAudit, "operator console", "auditors, the console's timeline",
+			"an operator action: {time, who, action, why, outcome, ...}"},
 	}
 }
 

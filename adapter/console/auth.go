@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 )
@@ -33,6 +34,8 @@ type operator struct {
 type auth struct {
 	token []byte
 	now   func() time.Time
+	// limit is nil in tests that do not exercise it.
+	limit *failLimiter
 }
 
 // enabled reports whether an operator token is configured.
@@ -57,6 +60,16 @@ func (a auth) mac(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// limited reports whether too many attempts failed recently.
+func (a auth) limited() bool { return a.limit != nil && a.limit.blocked(a.now()) }
+
+// failed records a failed attempt.
+func (a auth) failed() {
+	if a.limit != nil {
+		a.limit.fail(a.now())
+	}
+}
+
 // newSession is the cookie value for name: name, expiry, and a MAC over
 // both keyed with the operator token (changing the token logs everyone out).
 func (a auth) newSession(name string) string {
@@ -72,7 +85,8 @@ func (a auth) who(r *http.Request) (operator, bool) {
 	}
 	if h := r.Header.Get("Authorization"); h != "" {
 		tok, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || !a.tokenOK(tok) {
+		if a.limited() || !ok || !a.tokenOK(tok) {
+			a.failed()
 			return operator{}, false
 		}
 		name := cleanName(r.Header.Get("X-Praxis-Operator"))
@@ -138,4 +152,41 @@ func cleanName(s string) string {
 		s = string([]rune(s)[:64])
 	}
 	return s
+}
+
+// failLimiter slows token guessing: after maxFails failed logins or
+// bearer tokens within failWindow, every further attempt is refused until
+// the window has passed (per process; the token should be long anyway).
+type failLimiter struct {
+	mu    sync.Mutex
+	fails []time.Time
+}
+
+const (
+	maxFails   = 10
+	failWindow = time.Minute
+)
+
+// blocked reports whether attempts are refused now.
+func (l *failLimiter) blocked(now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.prune(now)
+	return len(l.fails) >= maxFails
+}
+
+// fail records a failed attempt.
+func (l *failLimiter) fail(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.prune(now)
+	l.fails = append(l.fails, now)
+}
+
+func (l *failLimiter) prune(now time.Time) {
+	i := 0
+	for i < len(l.fails) && now.Sub(l.fails[i]) > failWindow {
+		i++
+	}
+	l.fails = l.fails[i:]
 }

@@ -97,7 +97,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Console{cfg: cfg, deps: deps, auth: auth{token: []byte(cfg.Token), now: deps.Now}, index: ix}
+	c := &Console{cfg: cfg, deps: deps, auth: auth{token: []byte(cfg.Token), now: deps.Now, limit: &failLimiter{}}, index: ix}
 	if c.pages, err = parsePages(); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -78,6 +80,24 @@ func TestAuth(t *testing.T) {
 		r.Header.Set("Authorization", "Bearer ")
 		_, ok := none.who(r)
 		assert.False(t, ok)
+	})
+	t.Run("guessing is slowed", func(t *testing.T) {
+		clock := now
+		l := auth{token: a.token, now: func() time.Time { return clock }, limit: &failLimiter{}}
+		bearer := func(tok string) *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "/", nil)
+			r.Header.Set("Authorization", "Bearer "+tok)
+			return r
+		}
+		for range maxFails {
+			_, ok := l.who(bearer("guess"))
+			require.False(t, ok)
+		}
+		_, ok := l.who(bearer(testToken))
+		assert.False(t, ok, "after %d failures even the right token waits", maxFails)
+		clock = clock.Add(failWindow + time.Second)
+		_, ok = l.who(bearer(testToken))
+		assert.True(t, ok, "the window passes")
 	})
 	t.Run("csrf", func(t *testing.T) {
 		post := func(csrf, site string) *http.Request {
@@ -279,4 +299,49 @@ func readAll(t *testing.T, resp *http.Response) string {
 	_, err := io.Copy(&b, resp.Body)
 	require.NoError(t, err)
 	return b.String()
+}
+
+// TestHeldResolve: the held view lists the configured subject's records,
+// and an operator's resolve is audited, then handed to Deps.Resolve.
+func TestHeldResolve(t *testing.T) {
+	_, nc, js := tu.JetStream(t)
+	require.NoError(t, subjects.EnsureStreams(t.Context(), js, subjects.StreamsConfig{Memory: true}))
+	var got []ResolveRequest
+	c, err := New(t.Context(), Config{Token: testToken, Memory: true, Index: IndexConfig{Retention: time.Hour},
+		HeldStream: subjects.StreamLedger, HeldSubject: subjects.Root + ".ledger.*.held.>"},
+		Deps{NC: nc, JS: js, Log: tu.Logger(t), Resolve: func(_ context.Context, req ResolveRequest) error {
+			got = append(got, req)
+			return nil
+		}})
+	require.NoError(t, err)
+	ack, err := js.Publish(t.Context(), subjects.Ledger("sandbox", "held.deposit"), []byte(`{"tid":77,"order_id":"o-77","reason":"amount differs"}`))
+	require.NoError(t, err)
+	srv := httptest.NewServer(c.Handler())
+	t.Cleanup(srv.Close)
+
+	resp, err := http.Get(srv.URL + "/console/held")
+	require.NoError(t, err)
+	page := readAll(t, resp)
+	resp.Body.Close()
+	assert.Contains(t, page, "tid&nbsp;77")
+	assert.Contains(t, page, "amount differs")
+
+	form := url.Values{"seq": {fmt.Sprint(ack.Sequence)}, "decision": {"book"}, "why": {"checked with Praxis"}}
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/console/held/resolve", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("X-Praxis-Operator", "bob")
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = client.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Len(t, got, 1)
+	assert.Equal(t, ResolveRequest{Stream: subjects.StreamLedger, Seq: ack.Sequence, Decision: "book", Who: "bob", Why: "checked with Praxis"}, got[0])
+
+	s, err := js.Stream(t.Context(), subjects.StreamAudit)
+	require.NoError(t, err)
+	info, err := s.Info(t.Context(), jetstream.WithSubjectFilter(subjects.Audit("sandbox", subjects.AuditConsole)))
+	require.NoError(t, err)
+	assert.Equal(t, uint64(2), info.State.Msgs, "audited before and after")
 }

@@ -494,8 +494,14 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusForbidden, "login", errors.New("log in from the console's own page"))
 		return
 	}
+	if c.auth.limited() {
+		c.deps.Log.Warn().Msg("console: operator login refused: too many failed attempts")
+		c.render(w, r, http.StatusTooManyRequests, "login", "login", "Operator login", nil, "", "too many failed attempts; wait a minute")
+		return
+	}
 	name := cleanName(r.PostFormValue("name"))
 	if name == "" || !c.auth.tokenOK(r.PostFormValue("token")) {
+		c.auth.failed()
 		c.deps.Log.Warn().Msg("console: failed operator login")
 		c.render(w, r, http.StatusUnauthorized, "login", "login", "Operator login", nil, "", "wrong operator token, or no name given")
 		return

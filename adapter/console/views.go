@@ -35,6 +35,10 @@ type timelineData struct {
 func (c *Console) timeline(w http.ResponseWriter, r *http.Request) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	d := timelineData{Query: q}
+	if len(q) > 200 {
+		c.fail(w, r, http.StatusBadRequest, "timeline", errors.New("search for one tid, order id, cid or command id (at most 200 characters)"))
+		return
+	}
 	if q != "" {
 		refs, looked, err := c.index.Timeline(r.Context(), q, maxTimelineKeys)
 		if err != nil {
@@ -89,6 +93,10 @@ func (c *Console) streams(w http.ResponseWriter, r *http.Request) {
 			}
 			row.Lagging = row.Pending+row.AckPending > 100 || row.Redelivered > 0
 			cons = append(cons, row)
+		}
+		if err := lister.Err(); err != nil {
+			c.fail(w, r, http.StatusServiceUnavailable, "streams", fmt.Errorf("consumers of %s: %w", name, err))
+			return
 		}
 	}
 	sort.Slice(cons, func(i, j int) bool { return cons[i].Stream+cons[i].Name < cons[j].Stream+cons[j].Name })

@@ -345,3 +345,53 @@ func TestHeldResolve(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint64(2), info.State.Msgs, "audited before and after")
 }
+
+// BenchmarkIndexAdd is the index's cost per message carrying four keys
+// (tid, order, cid, command id), the usual for an event or a result.
+func BenchmarkIndexAdd(b *testing.B) {
+	_, nc, js := tu.JetStream(b)
+	ix, err := NewIndex(b.Context(), nc, js, IndexConfig{Retention: time.Hour, MaxRefs: 200}, tu.Logger(b))
+	require.NoError(b, err)
+	now := time.Now().UTC()
+	b.ResetTimer()
+	for i := range b.N {
+		ref := Ref{ID: fmt.Sprintf("S:%d", i), Stream: "S", Seq: uint64(i), Time: now, Family: FamilyEvent,
+			Keys:   []Key{{KeyTID, fmt.Sprint(1000000 + i/3)}, {KeyOrder, fmt.Sprintf("order-%d", i/3)}, {KeyCID, fmt.Sprintf("cust-%d", i%50)}, {KeyCommand, fmt.Sprintf("cmd-%d", i)}},
+			Fields: map[string]string{"status": "approved", "amount": "2500", "currency": "EUR"}}
+		if err := ix.Add(b.Context(), ref); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkIndexStream is the indexer's throughput on the events stream:
+// b.N deposit events published, then indexed through the durable consumer.
+func BenchmarkIndexStream(b *testing.B) {
+	_, nc, js := tu.JetStream(b)
+	require.NoError(b, subjects.EnsureStreams(b.Context(), js, subjects.StreamsConfig{}))
+	require.NoError(b, subjects.EnsureAuditStream(b.Context(), js, subjects.AuditStream(1, 0, false)))
+	for i := range b.N {
+		body := fmt.Sprintf(`{"id":"e-%d","data":{"session":{"order_id":"order-%d","cid":"cust-%d"},"transaction":{"tid":%d,"transaction_status":"approved","amount":2500,"currency":"EUR"}}}`, i, i/3, i%50, 1000000+i/3)
+		_, err := js.PublishAsync(subjects.Event("sandbox", "deposit", "approved"), []byte(body))
+		require.NoError(b, err)
+	}
+	<-js.PublishAsyncComplete()
+	ix, err := NewIndex(b.Context(), nc, js, IndexConfig{Retention: time.Hour, MaxRefs: 200}, tu.Logger(b))
+	require.NoError(b, err)
+	b.ResetTimer()
+	stop, err := ix.Start(b.Context())
+	require.NoError(b, err)
+	defer stop()
+	s, err := js.Stream(b.Context(), subjects.StreamEvents)
+	require.NoError(b, err)
+	cons, err := s.Consumer(b.Context(), subjects.ConsumerConsoleIndex)
+	require.NoError(b, err)
+	tu.Eventually(b, 5*time.Minute, 5*time.Millisecond, func() error {
+		info, err := cons.Info(b.Context())
+		require.NoError(b, err)
+		if info.NumPending+uint64(info.NumAckPending) > 0 {
+			return fmt.Errorf("%d still to index", info.NumPending+uint64(info.NumAckPending))
+		}
+		return nil
+	})
+}

@@ -97,20 +97,39 @@ func kvKey(k Key) string {
 	return k.Kind + ".b64." + base64.RawURLEncoding.EncodeToString([]byte(k.Value))
 }
 
-// Add records ref under each of its keys, idempotently (a ref already
-// listed is not added twice), keeping each list bounded and fresh.
+// pointer is one entry of a key's list: the ref's id and time. Lists hold
+// pointers, not refs, so rewriting a busy key's list stays cheap; each
+// ref is stored once, under refKey.
+type pointer struct {
+	ID   string    `json:"id"`
+	Time time.Time `json:"t"`
+}
+
+// refKey is the bucket key of a ref's own record.
+func refKey(id string) string { return "ref." + base64.RawURLEncoding.EncodeToString([]byte(id)) }
+
+// Add records ref, and a pointer to it under each of its keys,
+// idempotently (a ref already listed is not listed twice), keeping each
+// list bounded and fresh.
 func (ix *Index) Add(ctx context.Context, ref Ref) error {
+	raw, err := json.Marshal(ref)
+	if err != nil {
+		return err
+	}
+	if _, err := ix.kv.Put(ctx, refKey(ref.ID), raw); err != nil {
+		return fmt.Errorf("index put: %w", err)
+	}
 	for _, k := range ref.Keys {
-		if err := ix.addOne(ctx, kvKey(k), ref); err != nil {
+		if err := ix.addOne(ctx, kvKey(k), pointer{ID: ref.ID, Time: ref.Time}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (ix *Index) addOne(ctx context.Context, key string, ref Ref) error {
+func (ix *Index) addOne(ctx context.Context, key string, ref pointer) error {
 	for attempt := 0; attempt < 8; attempt++ {
-		var refs []Ref
+		var refs []pointer
 		var rev uint64
 		e, err := ix.kv.Get(ctx, key)
 		switch {
@@ -154,7 +173,7 @@ func isWrongSequence(err error) bool {
 }
 
 // bound sorts refs by time and keeps the newest MaxRefs within retention.
-func (ix *Index) bound(refs []Ref) []Ref {
+func (ix *Index) bound(refs []pointer) []pointer {
 	sort.SliceStable(refs, func(i, j int) bool { return refs[i].Time.Before(refs[j].Time) })
 	if ix.cfg.Retention > 0 {
 		cut := time.Now().Add(-ix.cfg.Retention)
@@ -167,8 +186,14 @@ func (ix *Index) bound(refs []Ref) []Ref {
 	return refs
 }
 
-// Lookup returns the refs under one key.
+// Lookup returns the refs under one key, oldest first (refs whose record
+// has expired are left out).
 func (ix *Index) Lookup(ctx context.Context, k Key) ([]Ref, error) {
+	return ix.lookup(ctx, k, nil)
+}
+
+// lookup is Lookup without the refs whose ids are in skip.
+func (ix *Index) lookup(ctx context.Context, k Key, skip map[string]bool) ([]Ref, error) {
 	e, err := ix.kv.Get(ctx, kvKey(k))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, nil
@@ -176,12 +201,32 @@ func (ix *Index) Lookup(ctx context.Context, k Key) ([]Ref, error) {
 	if err != nil {
 		return nil, err
 	}
-	var refs []Ref
-	if err := json.Unmarshal(e.Value(), &refs); err != nil {
+	var ptrs []pointer
+	if err := json.Unmarshal(e.Value(), &ptrs); err != nil {
 		return nil, fmt.Errorf("index entry %s: %w", kvKey(k), err)
+	}
+	refs := make([]Ref, 0, len(ptrs))
+	for _, p := range ptrs {
+		if skip[p.ID] {
+			continue
+		}
+		re, err := ix.kv.Get(ctx, refKey(p.ID))
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		var r Ref
+		if json.Unmarshal(re.Value(), &r) == nil {
+			refs = append(refs, r)
+		}
 	}
 	return refs, nil
 }
+
+// maxTimelineRefs bounds the messages one timeline shows.
+const maxTimelineRefs = 1000
 
 // Timeline is the story around a query: every ref found under the query
 // (tried as a tid, order id, cid and command id), followed through the
@@ -198,14 +243,14 @@ func (ix *Index) Timeline(ctx context.Context, query string, maxKeys int) ([]Ref
 	var out []Ref
 	var looked []Key
 	lookups := 0
-	for len(queue) > 0 && lookups < maxKeys {
+	for len(queue) > 0 && lookups < maxKeys && len(out) < maxTimelineRefs {
 		k := queue[0]
 		queue = queue[1:]
 		if seenKey[k] {
 			continue
 		}
 		seenKey[k] = true
-		refs, err := ix.Lookup(ctx, k)
+		refs, err := ix.lookup(ctx, k, seenRef)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -301,6 +346,8 @@ func (ix *Index) Start(ctx context.Context) (stop func(), err error) {
 		if err != nil {
 			return nil, fmt.Errorf("console index consumer on %s: %w", name, err)
 		}
+		// One message at a time per stream: concurrent writers of the
+		// same hot key (a busy customer's cid) only retry each other.
 		cc, err := cons.Consume(func(m jetstream.Msg) { ix.handle(ctx, name, m) })
 		if err != nil {
 			return nil, fmt.Errorf("console index consume %s: %w", name, err)

@@ -26,6 +26,9 @@ const maxTimelineKeys = 40
 // maxList bounds the messages one list page reads.
 const maxList = 500
 
+// readerIdle lets the server drop a page's one-shot reader soon after use.
+const readerIdle = 5 * time.Second
+
 type timelineData struct {
 	Query   string
 	Entries []Ref
@@ -64,6 +67,8 @@ type consumerRow struct {
 	AckFloor                                  uint64
 	LastDelivery                              time.Time
 	Lagging                                   bool
+	// Ephemeral marks a short-lived reader (tail, a console page, the CLI).
+	Ephemeral bool
 }
 
 func (c *Console) streams(w http.ResponseWriter, r *http.Request) {
@@ -87,7 +92,8 @@ func (c *Console) streams(w http.ResponseWriter, r *http.Request) {
 		lister := s.ListConsumers(r.Context())
 		for ci := range lister.Info() {
 			row := consumerRow{Stream: name, Name: ci.Name, Pending: ci.NumPending, AckPending: uint64(ci.NumAckPending),
-				Redelivered: uint64(ci.NumRedelivered), Waiting: uint64(ci.NumWaiting), AckFloor: ci.AckFloor.Stream}
+				Redelivered: uint64(ci.NumRedelivered), Waiting: uint64(ci.NumWaiting), AckFloor: ci.AckFloor.Stream,
+				Ephemeral: ci.Config.Durable == ""}
 			if ci.Delivered.Last != nil {
 				row.LastDelivery = *ci.Delivered.Last
 			}
@@ -99,7 +105,12 @@ func (c *Console) streams(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	sort.Slice(cons, func(i, j int) bool { return cons[i].Stream+cons[i].Name < cons[j].Stream+cons[j].Name })
+	sort.Slice(cons, func(i, j int) bool {
+		if cons[i].Ephemeral != cons[j].Ephemeral {
+			return !cons[i].Ephemeral
+		}
+		return cons[i].Stream+cons[i].Name < cons[j].Stream+cons[j].Name
+	})
 	c.render(w, r, http.StatusOK, "streams", "streams", "Streams and consumers", struct {
 		Streams   []streamRow
 		Consumers []consumerRow
@@ -167,7 +178,8 @@ func (c *Console) readDeadLetters(ctx context.Context) ([]deadLetter, error) {
 		start = info.State.LastSeq - maxList + 1
 	}
 	start = max(start, info.State.FirstSeq)
-	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: start})
+	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: start,
+		InactiveThreshold: readerIdle})
 	if err != nil {
 		return nil, err
 	}
@@ -425,7 +437,8 @@ func (c *Console) readRefs(ctx context.Context, stream, filter string) ([]Ref, e
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", stream, err)
 	}
-	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy})
+	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy,
+		InactiveThreshold: readerIdle})
 	if err != nil {
 		return nil, err
 	}

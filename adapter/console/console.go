@@ -118,6 +118,7 @@ func (c *Console) Start(ctx context.Context) (stop func(), err error) { return c
 func (c *Console) Mount(mux *http.ServeMux) {
 	static, _ := fs.Sub(assets, "static")
 	mux.Handle("GET "+Prefix+"static/", http.StripPrefix(Prefix+"static/", http.FileServerFS(static)))
+	mux.Handle("GET "+strings.TrimSuffix(Prefix, "/"), http.RedirectHandler(Prefix, http.StatusMovedPermanently))
 	mux.HandleFunc("GET "+Prefix+"{$}", c.timeline)
 	mux.HandleFunc("GET "+Prefix+"timeline", c.timeline)
 	mux.HandleFunc("GET "+Prefix+"streams", c.streams)

@@ -254,7 +254,10 @@ func TestReadOnlyWithoutToken(t *testing.T) {
 		defer resp.Body.Close()
 		return resp.StatusCode, readAll(t, resp)
 	}
-	code, page := get("/console/dlq")
+	code, page := get("/console")
+	assert.Equal(t, http.StatusOK, code, "/console redirects to the console")
+	assert.Contains(t, page, "Transaction timeline")
+	code, page = get("/console/dlq")
 	assert.Equal(t, http.StatusOK, code)
 	assert.Contains(t, page, "cmd-9")
 	assert.Contains(t, page, "read-only")

@@ -47,15 +47,13 @@ func setFromString(v reflect.Value, raw string) error {
 		v.SetInt(int64(d))
 		return nil
 	}
-	if v.Kind() == reflect.Pointer {
-		p := reflect.New(v.Type().Elem())
-		if err := setFromString(p.Elem(), raw); err != nil {
+	switch v.Kind() {
+	case reflect.Pointer:
+		elem := reflect.New(v.Type().Elem())
+		if err := setFromString(elem.Elem(), raw); err != nil {
 			return err
 		}
-		v.Set(p)
-		return nil
-	}
-	switch v.Kind() {
+		v.Set(elem)
 	case reflect.String:
 		v.SetString(raw)
 	case reflect.Bool:

@@ -58,7 +58,7 @@ type Config struct {
 type ResolveRequest struct {
 	Stream   string
 	Seq      uint64
-	Decision string // e.g. book or reject
+	Decision string // book or dismiss (the ledger's review actions)
 	Who, Why string
 }
 

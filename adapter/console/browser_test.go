@@ -179,6 +179,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	results := p.Count(t, subjects.StreamResults, "praxis.results.sandbox.authorization.capture")
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"dlq"), chromedp.WaitVisible(chromedp.ID("pick-"+seq))))
 	screenshot(t, ctx, "dead-letters")
+	// The page's script: "select all" ticks every row, and a replay with
+	// nothing selected is stopped in the browser.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("select-all"))))
+	picked, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`[...document.querySelectorAll("input.pick")].every(b => b.checked)`))
+	require.NoError(t, err)
+	assert.True(t, picked, "select all ticks every dead letter")
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("select-all"))))
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Click(chromedp.ID("pick-"+seq)),
 		chromedp.SendKeys(chromedp.ID("why"), "Praxis answers again (test)"),

@@ -37,6 +37,8 @@ func Table() []Entry {
 			"a decision on a hold: {id, anchor, ref, action, amount, by, why}"},
 		{Root + ".review.<app>." + ReviewResolved, StreamReview, "ledger", "operators, auditors",
 			"the audit record of a decision and what it booked"},
+		{Root + ".audit.<app>." + AuditConsole, StreamAudit, "operator console", "auditors, the console's timeline",
+			"an operator action: {time, who, action, why, outcome, ...}"},
 	}
 }
 

@@ -41,6 +41,7 @@ type Config struct {
 	Ledger    Ledger    `yaml:"ledger"`
 	Telemetry Telemetry `yaml:"telemetry"`
 	Simulator Simulator `yaml:"simulator"`
+	Console   Console   `yaml:"console"`
 
 	// Applications are the merchant applications (Praxis application keys)
 	// this adapter serves; at least one is required.
@@ -303,7 +304,7 @@ func LoadBytes(raw []byte, getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	c.SetDefaults()
-	if err := c.validate(c.resolveSecrets(getenv)); err != nil {
+	if err := c.validate(append(c.resolveSecrets(getenv), c.Console.resolveToken(getenv)...)); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	return &c, nil
@@ -389,6 +390,7 @@ func (c *Config) SetDefaults() {
 	}
 	def(&c.Simulator.Listen, "127.0.0.1:8490")
 	defDur(&c.Simulator.ResendDelay, 5*time.Minute)
+	c.Console.setDefaults()
 
 	for i := range c.Applications {
 		a := &c.Applications[i]
@@ -530,6 +532,8 @@ func (c *Config) validate(problems []string) error {
 			add("ledger.processors[%d]: %v", i, err)
 		}
 	}
+
+	c.Console.validate(add)
 
 	if len(c.Applications) == 0 {
 		add("applications: none configured; add one with merchant_id, application_key and secret_env (see deploy/config.example.yaml)")

@@ -28,6 +28,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/config"
+	"github.com/praxis-adapter/praxis-adapter/adapter/console"
 	"github.com/praxis-adapter/praxis-adapter/adapter/frontend"
 	"github.com/praxis-adapter/praxis-adapter/adapter/ledger"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
@@ -77,6 +78,7 @@ type Runtime struct {
 	ingHTTP  *http.Server
 	ingURL   string
 	wrk      *worker.Worker
+	console  *console.Console
 	admin    *http.Server
 	adminURL string
 
@@ -122,6 +124,9 @@ func Start(ctx context.Context, cfg *config.Config, roles Roles, log zerolog.Log
 	if err := r.startStore(ctx); err != nil {
 		return nil, err
 	}
+	if err := r.startConsole(ctx); err != nil {
+		return nil, err
+	}
 	if roles.Simulator {
 		if err := r.startSimulator(); err != nil {
 			return nil, err
@@ -141,6 +146,9 @@ func Start(ctx context.Context, cfg *config.Config, roles Roles, log zerolog.Log
 	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r.bgCancel = cancel
+	if err := r.runConsole(bg); err != nil {
+		return nil, err
+	}
 	if roles.Worker {
 		if err := r.startWorker(bg); err != nil {
 			return nil, err
@@ -161,11 +169,13 @@ type Endpoints struct {
 	Admin     string
 	Simulator string
 	Store     string
+	// Console is the operator console's URL ("" when not served).
+	Console string
 }
 
 // Endpoints reports the addresses actually bound.
 func (r *Runtime) Endpoints() Endpoints {
-	e := Endpoints{Ingress: r.ingURL, Admin: r.adminURL, Simulator: r.simURL}
+	e := Endpoints{Ingress: r.ingURL, Admin: r.adminURL, Simulator: r.simURL, Console: r.ConsoleURL()}
 	if r.embedded != nil {
 		e.NATS = r.embedded.ClientURL() + " (embedded)"
 	} else {
@@ -400,7 +410,7 @@ func (r *Runtime) startIngress() error {
 	}
 	r.ingURL = "http://" + ln.Addr().String()
 	r.ingHTTP = &http.Server{
-		Handler:           r.withPprof(ing.Handler()),
+		Handler:           r.withConsole(r.withPprof(ing.Handler())),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      15 * time.Second,
@@ -528,7 +538,7 @@ func (r *Runtime) startAdmin() error {
 		return fmt.Errorf("worker.listen %s: %w", r.cfg.Worker.Listen, err)
 	}
 	r.adminURL = "http://" + ln.Addr().String()
-	r.admin = &http.Server{Handler: r.withPprof(mux), ReadHeaderTimeout: 5 * time.Second}
+	r.admin = &http.Server{Handler: r.withConsole(r.withPprof(mux)), ReadHeaderTimeout: 5 * time.Second}
 	r.serve(r.admin, ln, "admin")
 	return nil
 }

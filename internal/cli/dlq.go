@@ -12,15 +12,15 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/praxis-adapter/praxis-adapter/adapter/deadletter"
 	"github.com/praxis-adapter/praxis-adapter/adapter/worker"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
 
 // HeaderReplayedFrom marks a command re-published from a dead letter.
-const HeaderReplayedFrom = "Praxis-Replayed-From"
+const HeaderReplayedFrom = deadletter.HeaderReplayedFrom
 
 func runDLQ(ctx context.Context, env *Env, args []string) error {
 	usage := "<list|show|replay> [flags] [seq...]\n\n" +
@@ -249,31 +249,14 @@ func dlqShow(env *Env, m *jetstream.RawStreamMsg) error {
 }
 
 // dlqReplay re-publishes the dead-lettered command, unchanged, to the
-// subject it came from. Its id is untouched, so the worker's idempotency
-// record decides: a command that failed reconciles with Praxis before
-// calling again, one that succeeded meanwhile is answered from its record.
+// subject it came from (see deadletter.Replay).
 func dlqReplay(ctx context.Context, env *Env, js jetstream.JetStream, stream jetstream.Stream, m *jetstream.RawStreamMsg, del bool) error {
-	subject := m.Header.Get(worker.HeaderDLQSubject)
-	if subject == "" {
-		app, name, err := subjects.ParseDeadLetter(m.Subject)
-		if err != nil {
-			return fmt.Errorf("dead letter %d names no command subject: %w", m.Sequence, err)
-		}
-		subject = subjects.Command(app, name)
-	}
-	if !strings.HasPrefix(subject, subjects.Root+".commands.") {
-		return fmt.Errorf("dead letter %d: %q is not a command subject", m.Sequence, subject)
-	}
-	msg := &nats.Msg{Subject: subject, Data: m.Data, Header: nats.Header{}}
-	msg.Header.Set(HeaderReplayedFrom, strconv.FormatUint(m.Sequence, 10))
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	ack, err := js.PublishMsg(pctx, msg, jetstream.WithExpectStream(subjects.StreamCommands))
+	rp, err := deadletter.Replay(ctx, js, m)
 	if err != nil {
-		return fmt.Errorf("re-publish to %s: %w", subject, err)
+		return err
 	}
 	fmt.Fprintf(env.Stdout, "replayed dead letter %d (command id %s) to %s as command #%d\n",
-		m.Sequence, m.Header.Get(worker.HeaderDLQCommandID), subject, ack.Sequence)
+		m.Sequence, rp.CommandID, rp.Subject, rp.Sequence)
 	if del {
 		if err := stream.DeleteMsg(ctx, m.Sequence); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 			return fmt.Errorf("replayed, but deleting dead letter %d failed: %w", m.Sequence, err)

@@ -91,7 +91,7 @@ func serve(ctx context.Context, env *Env, cfg *config.Config, roles runtime.Role
 	}
 	ep := rt.Endpoints()
 	log.Info().Str("nats", ep.NATS).Str("store", ep.Store).Str("ingress", ep.Ingress).Str("admin", ep.Admin).
-		Str("simulator", ep.Simulator).Msg("praxis-adapter started")
+		Str("simulator", ep.Simulator).Str("console", ep.Console).Msg("praxis-adapter started")
 	if banner {
 		printBanner(env.Stdout, ep)
 	}
@@ -121,6 +121,7 @@ praxis-adapter is running (one process).
   ingress     %s   (Praxis webhooks: /praxis/notification, /praxis/validation, /praxis/customer-sync, /praxis/subscription)
   metrics     %s/metrics   health %s/healthz   ready %s/readyz
   simulator   %s   (stands in for Praxis; state at /sim/state)
+  console     %s   (operator console: timeline, dead letters, streams)
 
 Try it, in another terminal (see README.md, "Demo"):
   export NATS_URL=%s
@@ -129,7 +130,14 @@ Try it, in another terminal (see README.md, "Demo"):
   curl -s -X POST %s/sim/sessions/<auth_token from the result>/pay
 
 Stop with Ctrl-C.
-`, ep.NATS, ep.Store, ep.Ingress, ep.Ingress, ep.Ingress, ep.Ingress, orNone(ep.Simulator), nats, orNone(ep.Simulator))
+`, ep.NATS, ep.Store, ep.Ingress, ep.Ingress, ep.Ingress, ep.Ingress, orNone(ep.Simulator), consoleOrOff(ep.Console), nats, orNone(ep.Simulator))
+}
+
+func consoleOrOff(s string) string {
+	if s == "" {
+		return "(off: console.enabled)"
+	}
+	return s
 }
 
 func orNone(s string) string {

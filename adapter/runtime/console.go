@@ -1,0 +1,70 @@
+package runtime
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/praxis-adapter/praxis-adapter/adapter/console"
+)
+
+// startConsole creates the operator console (audit stream, index bucket)
+// when console.enabled says so for these roles. The handler is mounted by
+// withConsole, the indexer started by runConsole.
+func (r *Runtime) startConsole(ctx context.Context) error {
+	if !r.cfg.ConsoleEnabled(r.roles.Ingress, r.roles.Worker) {
+		return nil
+	}
+	c := r.cfg.Console
+	con, err := console.New(ctx, console.Config{
+		Token:       c.Token,
+		Index:       console.IndexConfig{Retention: c.Retention, MaxRefs: c.MaxRefsPerKey},
+		AuditMaxAge: c.AuditMaxAge, Replicas: r.cfg.NATS.Streams.Replicas, Memory: r.cfg.NATS.Streams.Memory,
+		HeldStream: c.Held.Stream, HeldSubject: c.Held.Subject,
+	}, console.Deps{NC: r.ingNC, JS: r.js, Log: r.log})
+	if err != nil {
+		return err
+	}
+	r.console = con
+	return nil
+}
+
+// withConsole serves the console under /console/ in front of h.
+func (r *Runtime) withConsole(h http.Handler) http.Handler {
+	if r.console == nil {
+		return h
+	}
+	mux := http.NewServeMux()
+	r.console.Mount(mux)
+	mux.Handle("/", h)
+	return mux
+}
+
+// runConsole starts the console's timeline indexer (subscribed before it
+// returns, so nothing published afterwards is missed) until ctx ends.
+func (r *Runtime) runConsole(ctx context.Context) error {
+	if r.console == nil {
+		return nil
+	}
+	stop, err := r.console.Start(ctx)
+	if err != nil {
+		return err
+	}
+	r.goRun(ctx, "console indexer", func(ctx context.Context) error {
+		<-ctx.Done()
+		stop()
+		return nil
+	})
+	return nil
+}
+
+// ConsoleURL is the console's address, or "" when it is not served.
+func (r *Runtime) ConsoleURL() string {
+	if r.console == nil {
+		return ""
+	}
+	base := r.ingURL
+	if base == "" {
+		base = r.adminURL
+	}
+	return base + console.Prefix
+}

@@ -162,7 +162,7 @@ func writeConfig(dir, name, yaml string) (string, error) {
 }
 
 func ingressScenario(ctx context.Context, o Options, out io.Writer, dir, natsURL string, js jetstream.JetStream, nc *nats.Conn, rdb *redis.Client, run string) error {
-	cfgPath, err := writeConfig(dir, "ingress.yaml", "ingress: {listen: \"127.0.0.1:0\"}\n"+appYAML)
+	cfgPath, err := writeConfig(dir, "ingress.yaml", "ingress: {listen: \"127.0.0.1:0\"}\nadmin: {listen: \"127.0.0.1:0\"}\n"+appYAML)
 	if err != nil {
 		return err
 	}
@@ -199,7 +199,7 @@ func ingressScenario(ctx context.Context, o Options, out io.Writer, dir, natsURL
 		cpu0, _ := ch.cpu()
 		var prof chan error
 		if o.ProfileDir != "" && c == o.Levels[len(o.Levels)-1] {
-			prof = profile(ctx, urls["ingress"], o.ProfileDir, "ingress")
+			prof = profile(ctx, urls["admin"], o.ProfileDir, "ingress")
 		}
 		res, err := runIngressLoad(ctx, addr, plan, c, o.MaxTime)
 		if prof != nil {
@@ -270,7 +270,7 @@ func workerScenario(ctx context.Context, o Options, out io.Writer, dir, natsURL 
 	rcvURL := "http://" + rcvLn.Addr().String()
 
 	cfgPath, err := writeConfig(dir, "worker.yaml", fmt.Sprintf(`
-praxis: {base_url: %q, timeout: 10s}
+praxis: {base_url: %q, timeout: 10s, simulated: true}
 ingress: {public_url: %q}
 worker: {listen: "127.0.0.1:0", max_in_flight: %d}
 ledger: {disabled: true}

@@ -691,12 +691,13 @@ func (c *Config) Currencies() praxis.Currencies {
 	return cur
 }
 
-// WebhookLimits are the webhook listener's defaults: room for Praxis'
-// bursts and a few hundred slow clients, and a bound on memory (about
-// 20 KiB per open connection, max_body_bytes per request) well below a
-// 512 MiB container limit.
+// WebhookLimits are the webhook listener's defaults: room for thousands of
+// idle clients without churning connections, Praxis' bursts and a few
+// hundred slow clients, and a bound on memory (about 30 KiB per open
+// connection, twice max_body_bytes per request: some 410 MiB at worst)
+// below a 512 MiB container limit.
 var WebhookLimits = HTTPLimits{
-	MaxConnections:        2048,
+	MaxConnections:        8192,
 	MaxConcurrentRequests: 1024,
 	ReadHeaderTimeout:     5 * time.Second,
 	ReadTimeout:           10 * time.Second,

@@ -151,3 +151,60 @@ func TestAdminListener(t *testing.T) {
 	code, _ = get(t, ep.Admin+"/healthz")
 	assert.Equal(t, http.StatusOK, code)
 }
+
+// labelValues lists the values each label takes across a metric family.
+func labelValues(t *testing.T, p *proc.Process, family string) map[string]map[string]bool {
+	t.Helper()
+	mfs, err := p.RT.Registry().Gather()
+	require.NoError(t, err)
+	out := map[string]map[string]bool{}
+	for _, mf := range mfs {
+		if mf.GetName() != family {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if out[l.GetName()] == nil {
+					out[l.GetName()] = map[string]bool{}
+				}
+				out[l.GetName()][l.GetValue()] = true
+			}
+		}
+	}
+	return out
+}
+
+// TestInventedSubjectsKeepLabelsBounded: commands on invented subjects
+// (praxis.commands.tenantN.cmd-N) are invalid, and count under "unknown"
+// instead of creating a series each (they used to).
+func TestInventedSubjectsKeepLabelsBounded(t *testing.T) {
+	p := proc.Start(t, proc.Options{})
+	const n = 20
+	for i := 0; i < n; i++ {
+		_, err := p.JS.Publish(t.Context(), fmt.Sprintf("praxis.commands.tenant%d.cmd-%d", i, i), []byte(fmt.Sprintf(`{"id":"x-%d"}`, i)))
+		require.NoError(t, err)
+	}
+	tu.Eventually(t, 15*time.Second, 20*time.Millisecond, func() error {
+		mfs, err := p.RT.Registry().Gather()
+		if err != nil {
+			return err
+		}
+		total := 0.0
+		for _, mf := range mfs {
+			if mf.GetName() == "praxis_worker_commands_total" {
+				for _, m := range mf.GetMetric() {
+					total += m.GetCounter().GetValue()
+				}
+			}
+		}
+		if total < n {
+			return fmt.Errorf("%v of %d commands counted", total, n)
+		}
+		return nil
+	})
+	for _, family := range []string{"praxis_worker_commands_total", "praxis_worker_dead_letters_total"} {
+		lv := labelValues(t, p, family)
+		assert.Equal(t, map[string]bool{"unknown": true}, lv["app"], family)
+		assert.Equal(t, map[string]bool{"unknown": true}, lv["command"], family)
+	}
+}

@@ -171,7 +171,7 @@ func New(cfg Config, deps Deps) (*Worker, error) {
 		return nil, errors.New("worker: claim TTL, max in flight and max attempts must be positive")
 	}
 	w := &Worker{cfg: cfg, deps: deps, log: deps.Log.With().Str("component", "worker").Logger(),
-		metrics: NewMetrics(deps.Registry), apps: make(map[string]*appState),
+		metrics: NewMetrics(deps.Registry, cfg.Applications...), apps: make(map[string]*appState),
 		tracer: telemetry.Tracer(deps.Tracing), tracing: telemetry.Enabled(deps.Tracing)}
 	for _, a := range cfg.Applications {
 		if a.Name == FrontendApp {

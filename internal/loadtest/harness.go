@@ -52,9 +52,12 @@ type Options struct {
 	// WorkerCommands per worker throughput run; InFlight is max_in_flight.
 	WorkerCommands int
 	InFlight       int
-	// Ingress and Worker choose the scenarios.
+	// Ingress, Worker and Limits choose the scenarios.
 	Ingress bool
 	Worker  bool
+	Limits  bool
+	// Attack sizes the resource-limit scenario.
+	Attack AttackOptions
 	// GOMAXPROCS, when set, is passed to the adapter child process.
 	GOMAXPROCS int
 	// ProfileDir, when set, receives CPU and heap profiles of the adapter
@@ -128,6 +131,11 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	if o.Ingress {
 		if err := ingressScenario(ctx, o, out, dir, natsURL, js, nc, rdb, run); err != nil {
 			return fmt.Errorf("ingress scenario: %w", err)
+		}
+	}
+	if o.Limits {
+		if err := attackScenario(ctx, o, out, dir, natsURL, run); err != nil {
+			return fmt.Errorf("resource-limit scenario: %w", err)
 		}
 	}
 	if o.Worker {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,10 +14,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/praxis-adapter/praxis-adapter/adapter/command"
 	"github.com/praxis-adapter/praxis-adapter/adapter/config"
 	"github.com/praxis-adapter/praxis-adapter/adapter/runtime"
 	tu "github.com/praxis-adapter/praxis-adapter/internal/testutil"
 	"github.com/praxis-adapter/praxis-adapter/internal/testutil/proc"
+	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
 
 // closedPort is a loopback port nothing listens on.
@@ -207,4 +210,42 @@ func TestInventedSubjectsKeepLabelsBounded(t *testing.T) {
 		assert.Equal(t, map[string]bool{"unknown": true}, lv["app"], family)
 		assert.Equal(t, map[string]bool{"unknown": true}, lv["command"], family)
 	}
+}
+
+// TestCommandsCannotRedirectWebhooks: a cashier.session command that sets
+// notification_url, validation_url or return_url outside what the merchant
+// configured is invalid, with the reason, and dead-lettered (anyone who
+// could publish a command used to be able to make Praxis send its signed
+// webhooks to a server of theirs).
+func TestCommandsCannotRedirectWebhooks(t *testing.T) {
+	p := proc.Start(t, proc.Options{AppYAML: "allowed_callback_urls: [\"https://crm.shop.example/praxis/\"]"})
+	for i, tt := range []struct{ field, url string }{
+		{"notification_url", "https://attacker.example/collect"},
+		{"validation_url", "https://attacker.example/decide"},
+		{"return_url", "https://attacker.example/phish"},
+	} {
+		body := strings.Replace(proc.SessionCommand(fmt.Sprintf("redir-%d", i), "payment", fmt.Sprintf("order-redir-%d", i), 2500),
+			`"intent"`, fmt.Sprintf(`%q:%q,"intent"`, tt.field, tt.url), 1)
+		r := p.Send(t, command.CashierSession, body)
+		assert.Equal(t, command.OutcomeInvalid, r.Outcome, tt.field)
+		assert.Contains(t, r.Reason, tt.field)
+		assert.NotContains(t, r.Reason, "attacker.example")
+	}
+	s, err := p.JS.Stream(t.Context(), subjects.StreamDLQ)
+	require.NoError(t, err)
+	tu.Eventually(t, 5*time.Second, 10*time.Millisecond, func() error {
+		info, err := s.Info(t.Context())
+		if err != nil {
+			return err
+		}
+		if info.State.Msgs != 3 {
+			return fmt.Errorf("%d dead letters", info.State.Msgs)
+		}
+		return nil
+	})
+	// An allowlisted callback is accepted.
+	body := strings.Replace(proc.SessionCommand("redir-ok", "payment", "order-redir-ok", 2500),
+		`"intent"`, `"notification_url":"https://crm.shop.example/praxis/n","intent"`, 1)
+	r := p.Send(t, command.CashierSession, body)
+	assert.Equal(t, command.OutcomeOK, r.Outcome, r.Reason)
 }

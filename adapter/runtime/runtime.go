@@ -446,7 +446,7 @@ func (r *Runtime) startWorker(ctx context.Context) error {
 		cr := a.Credentials()
 		cr.Secrets = r.applicationSecrets(a)
 		apps = append(apps, worker.Application{Name: a.Name, Credentials: cr, Locale: a.Locale, ReturnURL: a.ReturnURL,
-			RateLimit: a.RateLimit, Burst: a.Burst})
+			RateLimit: a.RateLimit, Burst: a.Burst, AllowedCallbackURLs: a.AllowedCallbackURLs, AllowedReturnURLs: a.AllowedReturnURLs})
 	}
 	js, err := jetstream.New(r.wrkNC)
 	if err != nil {

@@ -67,6 +67,10 @@ type Application struct {
 	// RateLimit bounds Praxis calls per second (0: unlimited).
 	RateLimit float64
 	Burst     int
+	// AllowedCallbackURLs and AllowedReturnURLs are the https prefixes a
+	// command may use besides PublicURL and ReturnURL (see checkCallbackURLs).
+	AllowedCallbackURLs []string
+	AllowedReturnURLs   []string
 }
 
 // Config configures a worker. Zero values take the defaults of

@@ -93,6 +93,16 @@ func (v HistogramVec) WithLabelValues(lvs ...string) prometheus.Observer {
 	return v.HistogramVec.WithLabelValues(v.b.bound(v.kinds, lvs)...)
 }
 
+// NewCounterVec is prometheus.NewCounterVec with bounded labels.
+func (b bounder) NewCounterVec(o prometheus.CounterOpts, labels []string) CounterVec {
+	return CounterVec{CounterVec: prometheus.NewCounterVec(o, labels), kinds: labelKinds(labels), b: b}
+}
+
+// NewHistogramVec is prometheus.NewHistogramVec with bounded labels.
+func (b bounder) NewHistogramVec(o prometheus.HistogramOpts, labels []string) HistogramVec {
+	return HistogramVec{HistogramVec: prometheus.NewHistogramVec(o, labels), kinds: labelKinds(labels), b: b}
+}
+
 // labelKinds maps label names to what they hold.
 func labelKinds(names []string) []labelKind {
 	out := make([]labelKind, len(names))
@@ -115,52 +125,46 @@ func NewMetrics(reg prometheus.Registerer, apps ...Application) *Metrics {
 	for _, a := range apps {
 		b.apps[a.Name] = true
 	}
-	counter := func(o prometheus.CounterOpts, labels ...string) CounterVec {
-		return CounterVec{CounterVec: prometheus.NewCounterVec(o, labels), kinds: labelKinds(labels), b: b}
-	}
-	histogram := func(o prometheus.HistogramOpts, labels ...string) HistogramVec {
-		return HistogramVec{HistogramVec: prometheus.NewHistogramVec(o, labels), kinds: labelKinds(labels), b: b}
-	}
 	buckets := []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 	m := &Metrics{
-		Commands: counter(prometheus.CounterOpts{
+		Commands: b.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_worker_commands_total",
 			Help: "Commands finished, by application, command and outcome (ok, rejected, invalid, failed).",
-		}, "app", "command", "outcome"),
-		Replays: counter(prometheus.CounterOpts{
+		}, []string{"app", "command", "outcome"}),
+		Replays: b.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_worker_replays_total",
 			Help: "Commands answered from their stored result without calling Praxis (redelivery or re-publish).",
-		}, "app", "command"),
-		Retries: counter(prometheus.CounterOpts{
+		}, []string{"app", "command"}),
+		Retries: b.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_worker_retries_total",
 			Help: "Deliveries nak'ed for a later retry, by reason (transient, unknown_outcome, internal).",
-		}, "command", "reason"),
-		Busy: counter(prometheus.CounterOpts{
+		}, []string{"command", "reason"}),
+		Busy: b.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_worker_busy_total",
 			Help: "Deliveries that found their command held by another worker and waited for it.",
-		}, "command"),
-		DeadLetters: counter(prometheus.CounterOpts{
+		}, []string{"command"}),
+		DeadLetters: b.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_worker_dead_letters_total",
 			Help: "Commands copied to the dead-letter stream, by outcome (invalid, failed).",
-		}, "app", "command", "outcome"),
-		Reconciliations: counter(prometheus.CounterOpts{
+		}, []string{"app", "command", "outcome"}),
+		Reconciliations: b.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_worker_reconciliations_total",
 			Help: "Lookups made before repeating a state-changing call, by what they showed (done, not_done, final, unknown).",
-		}, "command", "result"),
-		PraxisCalls: counter(prometheus.CounterOpts{
+		}, []string{"command", "result"}),
+		PraxisCalls: b.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_worker_praxis_calls_total",
 			Help: "Praxis HTTP calls by application, endpoint and outcome (success, rejected, transient, unknown).",
-		}, "app", "endpoint", "outcome"),
-		PraxisDuration: histogram(prometheus.HistogramOpts{
+		}, []string{"app", "endpoint", "outcome"}),
+		PraxisDuration: b.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "praxis_worker_praxis_call_duration_seconds",
 			Help:    "Praxis HTTP call latency by endpoint.",
 			Buckets: buckets,
-		}, "endpoint"),
-		Latency: histogram(prometheus.HistogramOpts{
+		}, []string{"endpoint"}),
+		Latency: b.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "praxis_worker_command_latency_seconds",
 			Help:    "From the command's arrival in the stream to its result being published.",
 			Buckets: buckets,
-		}, "command"),
+		}, []string{"command"}),
 		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "praxis_worker_in_flight",
 			Help: "Commands being processed by this worker.",

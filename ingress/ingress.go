@@ -120,6 +120,8 @@ type Server struct {
 	ctJSON []string
 	// pending tracks background dedup completions (see Drain).
 	pending sync.WaitGroup
+	// rejects rate-limits the log lines of rejected webhooks.
+	rejects *rejectLog
 	// idPrefix and reqSeq make request ids for calls that bring none.
 	idPrefix string
 	reqSeq   atomic.Uint64
@@ -174,7 +176,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Log.With().Str("component", "ingress").Logger(),
-		metrics: NewMetrics(deps.Registry), apps: make(map[string]*app), ctJSON: []string{praxis.ContentType}}
+		metrics: NewMetrics(deps.Registry), apps: make(map[string]*app), ctJSON: []string{praxis.ContentType}, rejects: newRejectLog()}
 	s.bodies.New = func() any { b := make([]byte, 0, 4096); return &b }
 	s.tracer, s.tracing = telemetry.Tracer(deps.Tracing), telemetry.Enabled(deps.Tracing)
 	s.idPrefix = strconv.FormatInt(time.Now().UnixNano()%(1<<40), 36) + "-"

@@ -139,3 +139,27 @@ func mustRejected(t *testing.T, reg *prometheus.Registry) prometheus.Collector {
 	g.Set(total)
 	return g
 }
+
+// TestWebhookReadyzKeepsReasonsInside: the webhook listener's /readyz says
+// "not ready" without why (it used to print the reason, e.g. the store's
+// error with internal addresses, to the internet); the admin listener
+// says why.
+func TestWebhookReadyzKeepsReasonsInside(t *testing.T) {
+	srv := tu.NATS(t)
+	nc, err := nats.Connect(srv.ClientURL())
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	require.NoError(t, subjects.EnsureStreams(t.Context(), js, subjects.StreamsConfig{}))
+	store, err := idempotency.NewKV(t.Context(), js, idempotency.KVConfig{MaxAge: 7 * 24 * time.Hour})
+	require.NoError(t, err)
+	ing, err := New(Config{Applications: []Application{{Name: "sandbox", MerchantID: merchant, ApplicationKey: sandboxKey, Secrets: []string{secret}}},
+		Lists: praxis.DefaultLists()}, Deps{NC: nc, JS: js, Store: store, Log: tu.Logger(t), Registry: prometheus.NewRegistry()})
+	require.NoError(t, err)
+	ing.SetDraining()
+	rec := httptest.NewRecorder()
+	ing.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, PathReadyz, nil))
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Equal(t, "not ready\n", rec.Body.String())
+}

@@ -303,8 +303,10 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if err := s.Ready(ctx); err != nil {
+		// The reason (internal addresses, store errors) is for operators:
+		// the admin listener's /readyz says it; this port faces the internet.
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = fmt.Fprintf(w, "not ready: %v\n", err)
+		_, _ = w.Write([]byte("not ready\n"))
 		return
 	}
 	_, _ = w.Write([]byte("ready\n"))

@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -43,6 +44,13 @@ func edgeIngress(t *testing.T, log zerolog.Logger) (*httptest.Server, *prometheu
 		RequestTimeout: 300 * time.Millisecond,
 	}, Deps{NC: nc, JS: js, Store: store, Log: log, Registry: reg})
 	require.NoError(t, err)
+	// Background dedup completions finish before NATS closes (their
+	// failure would be another test's subject).
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		assert.NoError(t, ing.Drain(ctx))
+	})
 	h := httptest.NewServer(ing.Handler())
 	t.Cleanup(h.Close)
 	return h, reg

@@ -567,6 +567,9 @@ func (c *Config) validate(problems []string) error {
 		add("ingress.public_url: must be an http(s) URL that Praxis can reach")
 	}
 	c.Ingress.Limits.validate("ingress.limits", add)
+	if c.Admin.Listen == c.Ingress.Listen && !strings.HasSuffix(c.Admin.Listen, ":0") {
+		add("admin.listen: must differ from ingress.listen (metrics and profiles never share the webhook port)")
+	}
 	for i, h := range c.Ingress.ReplySignatureHeaders {
 		if h == "" || strings.ContainsAny(h, " :\r\n") {
 			add("ingress.reply_signature_headers[%d]: is not a header name", i)

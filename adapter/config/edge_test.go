@@ -102,6 +102,9 @@ func TestLimitsAndAdminDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "0.0.0.0:9000", c.Admin.Listen, "the legacy worker.listen still places the admin listener")
 
+	_, err = Load(writeFile(t, minimal+"admin: {listen: \"127.0.0.1:8480\"}\n"), envMap(map[string]string{"SANDBOX_SECRET": "s"}))
+	assert.ErrorContains(t, err, "admin.listen: must differ from ingress.listen")
+
 	_, err = Load(writeFile(t, minimal+"ingress: {limits: {max_connections: -1}}\n"), envMap(map[string]string{"SANDBOX_SECRET": "s"}))
 	assert.ErrorContains(t, err, "ingress.limits")
 

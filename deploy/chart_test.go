@@ -199,6 +199,22 @@ type serviceMonitor struct {
 	} `json:"spec"`
 }
 
+// podMonitor is the Prometheus Operator's PodMonitor (deploy/k8s scrapes
+// every pod's admin port with it, since the admin port is behind no Service).
+type podMonitor struct {
+	metav1.TypeMeta `json:",inline"`
+	Metadata        metav1.ObjectMeta `json:"metadata"`
+	Spec            struct {
+		Selector            metav1.LabelSelector `json:"selector"`
+		PodTargetLabels     []string             `json:"podTargetLabels,omitempty"`
+		PodMetricsEndpoints []struct {
+			Port     string `json:"port"`
+			Path     string `json:"path,omitempty"`
+			Interval string `json:"interval,omitempty"`
+		} `json:"podMetricsEndpoints"`
+	} `json:"spec"`
+}
+
 type scaledObject struct {
 	metav1.TypeMeta `json:",inline"`
 	Metadata        metav1.ObjectMeta `json:"metadata"`
@@ -269,6 +285,7 @@ var apiKinds = map[string]struct {
 	"HorizontalPodAutoscaler": {"autoscaling/v2", func() any { return &autoscalingv2.HorizontalPodAutoscaler{} }},
 	"NetworkPolicy":           {"networking.k8s.io/v1", func() any { return &networkingv1.NetworkPolicy{} }},
 	"ServiceMonitor":          {"monitoring.coreos.com/v1", func() any { return &serviceMonitor{} }},
+	"PodMonitor":              {"monitoring.coreos.com/v1", func() any { return &podMonitor{} }},
 	"PrometheusRule":          {"monitoring.coreos.com/v1", func() any { return &prometheusRule{} }},
 	"ScaledObject":            {"keda.sh/v1alpha1", func() any { return &scaledObject{} }},
 	"TriggerAuthentication":   {"keda.sh/v1alpha1", func() any { return &triggerAuthentication{} }},

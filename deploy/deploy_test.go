@@ -520,23 +520,36 @@ func TestAdapterContainers(t *testing.T) {
 			assert.NoError(t, c.cfgErr, "%s: the config (%s) does not load with this container's environment", c.Where, c.ConfigFrom)
 		}},
 		{"listens where it is reached", func(t *testing.T, c adapterContainer) {
-			addr, field := listenOf(t, c, flagDefs)
-			if addr == "" {
+			ls := listenersOf(t, c, flagDefs)
+			if len(ls) == 0 {
 				return
 			}
-			assert.True(t, reachable(addr), "%s: %s is %q: set 0.0.0.0:<port>, or probes and peers cannot reach it", c.Where, field, addr)
-			port, err := portOf(addr)
-			require.NoError(t, err, "%s: %s %q", c.Where, field, addr)
-			if c.Source == "k8s" {
-				assert.Contains(t, c.Ports, port, "%s: ports: no containerPort %d for %s=%s", c.Where, port, field, addr)
+			ports := map[int]string{}
+			for _, l := range ls {
+				assert.True(t, reachable(l.addr), "%s: %s is %q: set 0.0.0.0:<port>, or probes and peers cannot reach it", c.Where, l.field, l.addr)
+				port, err := portOf(l.addr)
+				require.NoError(t, err, "%s: %s %q", c.Where, l.field, l.addr)
+				ports[port] = l.field
+				if c.Source == "k8s" {
+					assert.Contains(t, c.Ports, port, "%s: ports: no containerPort %d for %s=%s", c.Where, port, l.field, l.addr)
+				}
 			}
 			for p := range c.Ports {
-				assert.Equal(t, port, p, "%s: %s: port %d is declared but the process listens on %s (%s)", c.Where, c.Ports[p], p, addr, field)
+				assert.Contains(t, ports, p, "%s: %s: port %d is declared but the process listens on none of %v", c.Where, c.Ports[p], p, ports)
+			}
+			// Probes go to the admin listener where there is one (the
+			// webhook port faces the internet and serves no details).
+			probePort, probeField := 0, ""
+			for _, l := range ls {
+				probePort, probeField = portOfOr(l.addr), l.field
+				if l.admin {
+					break
+				}
 			}
 			require.NotEmpty(t, c.Probes, "%s: no probe/healthcheck", c.Where)
 			for _, pr := range c.Probes {
 				require.Empty(t, pr.Err, "%s: %s", c.Where, pr.Err)
-				assert.Equal(t, port, pr.Port, "%s: %s port is %d, but the process listens on %s (%s)", c.Where, pr.Field, pr.Port, addr, field)
+				assert.Equal(t, probePort, pr.Port, "%s: %s port is %d, but %s is %d", c.Where, pr.Field, pr.Port, probeField, probePort)
 			}
 		}},
 		{"probe paths", func(t *testing.T, c adapterContainer) {
@@ -566,9 +579,14 @@ func TestAdapterContainers(t *testing.T) {
 			if c.Source != "k8s" {
 				t.Skip("compose has no scraper")
 			}
-			addr, field := listenOf(t, c, flagDefs)
+			addr, field := "", ""
+			for _, l := range listenersOf(t, c, flagDefs) {
+				if l.admin {
+					addr, field = l.addr, l.field
+				}
+			}
 			if addr == "" {
-				t.Skip("listen address unknown (the config does not load, reported above)")
+				t.Skip("admin listen address unknown (the config does not load, reported above)")
 			}
 			port, _ := portOf(addr)
 			assert.Equal(t, "true", c.Annotations["prometheus.io/scrape"], "%s: spec.template.metadata.annotations[prometheus.io/scrape] must be \"true\"", c.Where)
@@ -610,29 +628,47 @@ func TestAdapterContainers(t *testing.T) {
 	}
 }
 
-// listenOf is the address the container's role listens on, and the field
-// that sets it.
-func listenOf(t *testing.T, c adapterContainer, flagDefs map[string]map[string]bool) (string, string) {
+// listener is one address a container's role listens on, the field that
+// sets it, and whether it is the admin listener (probes, metrics).
+type listener struct {
+	addr, field string
+	admin       bool
+}
+
+// listenersOf lists the addresses the container's role listens on: the
+// webhook listener (ingress, run) and the admin listener (every role).
+func listenersOf(t *testing.T, c adapterContainer, flagDefs map[string]map[string]bool) []listener {
 	t.Helper()
+	admin := func() []listener {
+		if c.cfg.Admin.Listen == config.AdminOff {
+			return nil
+		}
+		return []listener{{addr: c.cfg.Admin.Listen, field: "admin.listen (env PRAXIS_ADMIN_LISTEN)", admin: true}}
+	}
 	switch c.Role() {
 	case "ingress", "run":
 		if c.cfg != nil {
-			return c.cfg.Ingress.Listen, "ingress.listen (env PRAXIS_INGRESS_LISTEN)"
+			return append([]listener{{addr: c.cfg.Ingress.Listen, field: "ingress.listen (env PRAXIS_INGRESS_LISTEN)"}}, admin()...)
 		}
 	case "worker":
 		if c.cfg != nil {
-			return c.cfg.Worker.Listen, "worker.listen (env PRAXIS_WORKER_LISTEN)"
+			return admin()
 		}
 	case "sim":
 		vals, _, err := parseArgs(c.Args[1:], flagDefs["sim"])
 		require.NoError(t, err, "%s: args", c.Where)
 		if vals["listen"] == "" {
 			assert.Fail(t, "sim -listen is unset", "%s: pass -listen 0.0.0.0:<port>; the default listens on 127.0.0.1 only", c.Where)
-			return "", ""
+			return nil
 		}
-		return vals["listen"], "sim -listen"
+		return []listener{{addr: vals["listen"], field: "sim -listen"}}
 	}
-	return "", ""
+	return nil
+}
+
+func portOfOr(addr string) int {
+	p, _ := portOf(addr)
+	return p
 }
 
 func keys[V any](m map[string]V) []string {
@@ -705,6 +741,35 @@ func TestKubernetesObjectsAgree(t *testing.T) {
 				n = names[str(tp)]
 			}
 			assert.Equal(t, ingPort, n, "%s: spec.ports[%d].targetPort %v must reach ingress.listen %s", svc.where(), i, tp, ingC.cfg.Ingress.Listen)
+		}
+	})
+
+	t.Run("PodMonitor", func(t *testing.T) {
+		pms := byKind(objs, "PodMonitor")
+		require.Len(t, pms, 1, "deploy/k8s: want one PodMonitor scraping the admin port of every adapter pod")
+		pm := pms[0]
+		assert.Equal(t, []string{ingDep.Name(), wrkDep.Name()}, matches(stringMap(dig(pm.Data, "spec", "selector", "matchLabels"))),
+			"%s: spec.selector.matchLabels must select the ingress and the worker pods", pm.where())
+		eps := listOf(dig(pm.Data, "spec", "podMetricsEndpoints"))
+		require.NotEmpty(t, eps, "%s: spec.podMetricsEndpoints", pm.where())
+		for _, dc := range []struct {
+			dep yamlDoc
+			c   adapterContainer
+		}{{ingDep, ingC}, {wrkDep, wrkC}} {
+			adminPort, _ := portOf(dc.c.cfg.Admin.Listen)
+			names := map[string]int{}
+			for _, p := range listOf(dig(dc.dep.Data, "spec", "template", "spec", "containers")) {
+				for _, cp := range listOf(mapOf(p)["ports"]) {
+					n, _ := num(mapOf(cp)["containerPort"])
+					names[str(mapOf(cp)["name"])] = n
+				}
+			}
+			for i, ep := range eps {
+				port := str(mapOf(ep)["port"])
+				assert.Equal(t, adminPort, names[port], "%s: podMetricsEndpoints[%d].port %q must name %s's containerPort of admin.listen %s",
+					pm.where(), i, port, dc.dep.Name(), dc.c.cfg.Admin.Listen)
+				assert.Equal(t, ingress.PathMetrics, str(mapOf(ep)["path"]), "%s: podMetricsEndpoints[%d].path", pm.where(), i)
+			}
 		}
 	})
 
@@ -1157,7 +1222,7 @@ func TestDockerfile(t *testing.T) {
 	assert.NotZero(t, uid, "deploy/Dockerfile: USER must not be root")
 
 	var wantPorts []int
-	for _, name := range []string{"PRAXIS_INGRESS_LISTEN", "PRAXIS_WORKER_LISTEN"} {
+	for _, name := range []string{"PRAXIS_INGRESS_LISTEN", "PRAXIS_ADMIN_LISTEN"} {
 		addr := env[name]
 		require.NotEmpty(t, addr, "deploy/Dockerfile: ENV %s must make the listener reachable in a container", name)
 		assert.True(t, reachable(addr), "deploy/Dockerfile: ENV %s=%s must listen on 0.0.0.0", name, addr)
@@ -1167,7 +1232,7 @@ func TestDockerfile(t *testing.T) {
 	}
 	sort.Ints(expose)
 	sort.Ints(wantPorts)
-	assert.Equal(t, wantPorts, expose, "deploy/Dockerfile: EXPOSE must list the ports of PRAXIS_INGRESS_LISTEN and PRAXIS_WORKER_LISTEN")
+	assert.Equal(t, wantPorts, expose, "deploy/Dockerfile: EXPOSE must list the ports of PRAXIS_INGRESS_LISTEN and PRAXIS_ADMIN_LISTEN")
 
 	require.Len(t, entry, 1, "deploy/Dockerfile: ENTRYPOINT must be the binary alone, the subcommand comes from CMD/args")
 	assert.Equal(t, copied[out[1]], entry[0], "deploy/Dockerfile: ENTRYPOINT must be where the built binary (%s) is copied", out[1])

@@ -129,6 +129,8 @@ type Server struct {
 	ctJSON []string
 	// pending tracks background dedup completions (see Drain).
 	pending sync.WaitGroup
+	// rejects rate-limits the log lines of rejected webhooks.
+	rejects *rejectLog
 	// idPrefix and reqSeq make request ids for calls that bring none.
 	idPrefix string
 	reqSeq   atomic.Uint64
@@ -192,7 +194,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Log.With().Str("component", "ingress").Logger(),
-		metrics: NewMetrics(deps.Registry), apps: make(map[string]*app), ctJSON: []string{praxis.ContentType}}
+		metrics: NewMetrics(deps.Registry), apps: make(map[string]*app), ctJSON: []string{praxis.ContentType}, rejects: newRejectLog()}
 	s.bodies.New = func() any { b := make([]byte, 0, 4096); return &b }
 	s.tracer, s.tracing = telemetry.Tracer(deps.Tracing), telemetry.Enabled(deps.Tracing)
 	s.idPrefix = strconv.FormatInt(time.Now().UnixNano()%(1<<40), 36) + "-"
@@ -319,8 +321,10 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if err := s.Ready(ctx); err != nil {
+		// The reason (internal addresses, store errors) is for operators:
+		// the admin listener's /readyz says it; this port faces the internet.
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = fmt.Fprintf(w, "not ready: %v\n", err)
+		_, _ = w.Write([]byte("not ready\n"))
 		return
 	}
 	_, _ = w.Write([]byte("ready\n"))

@@ -12,6 +12,10 @@ const (
 	KindSubscription = "subscription"
 )
 
+// AppUnknown is the `app` label of a webhook whose application is not (or
+// not yet) known, e.g. rejected before its application was matched.
+const AppUnknown = "unknown"
+
 // Outcomes of a handled webhook, the `outcome` label.
 const (
 	OutcomeAccepted  = "accepted"  // published now, status 0

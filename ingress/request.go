@@ -229,16 +229,20 @@ func (s *Server) rejectField(w http.ResponseWriter, c *call, name string, got, w
 }
 
 // reject writes an unsigned error answer (Praxis' own error replies carry no
-// signature), counts it by reason and logs it without the body.
+// signature), counts it by reason and logs it, rate-limited, with the
+// reason only: never the body nor the description, which may quote what
+// the caller sent (a Content-Type, a numeric token).
 func (s *Server) reject(w http.ResponseWriter, c *call, reason string, httpStatus, status int, desc string) error {
 	s.metrics.Rejected.WithLabelValues(c.kind, reason).Inc()
-	appName := ""
+	appName := AppUnknown
 	if c.app != nil {
 		appName = c.app.Name
 	}
 	s.metrics.Requests.WithLabelValues(c.kind, appName, OutcomeRejected).Inc()
-	s.log.Warn().Str("request_id", c.requestID()).Str("kind", c.kind).Str("app", appName).Str("reason", reason).Int("status", status).
-		Str("description", desc).Msg("webhook rejected")
+	if e := s.rejects.event(&s.log); e != nil {
+		e.Str("request_id", c.requestID()).Str("kind", c.kind).Str("app", appName).Str("reason", reason).Int("status", status).
+			Int("http_status", httpStatus).Msg("webhook rejected")
+	}
 	writeError(w, httpStatus, status, desc)
 	return errRejected
 }

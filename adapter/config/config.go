@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -37,6 +39,7 @@ type Config struct {
 	Redis     Redis     `yaml:"redis"`
 	Praxis    Praxis    `yaml:"praxis"`
 	Ingress   Ingress   `yaml:"ingress"`
+	Admin     Admin     `yaml:"admin"`
 	Worker    Worker    `yaml:"worker"`
 	Ledger    Ledger    `yaml:"ledger"`
 	Telemetry Telemetry `yaml:"telemetry"`
@@ -89,7 +92,16 @@ type Praxis struct {
 	SignatureFields map[string][]string `yaml:"signature_fields"`
 	// Currencies overrides minor-unit factors, e.g. {KWD: 1000}.
 	Currencies map[string]int64 `yaml:"currencies"`
+	// Simulated says base_url is a praxis-adapter simulator (`praxis-adapter
+	// sim`), not Praxis: only then may base_url be http:// and a secret be
+	// the public demo secret of Praxis' documentation.
+	Simulated bool `yaml:"simulated" env:"PRAXIS_SIMULATED"`
 }
+
+// DemoSecret is the public test secret of Praxis' documentation. It is
+// allowed only with a simulator (the built-in one of `run`, or
+// praxis.simulated), never against Praxis.
+const DemoSecret = "MerchantSecretKey"
 
 // Ingress configures the HTTP side that Praxis calls.
 type Ingress struct {
@@ -98,8 +110,12 @@ type Ingress struct {
 	// PublicURL is how Praxis reaches this ingress; the worker builds
 	// notification_url and validation_url from it when a command gives none.
 	PublicURL string `yaml:"public_url" env:"PRAXIS_PUBLIC_URL"`
-	// MaxBodyBytes refuses larger webhook bodies (default 1 MiB).
+	// MaxBodyBytes refuses larger webhook bodies (default 64 KiB: Praxis'
+	// bodies are 2–3 KB, and each concurrent request may hold this much).
 	MaxBodyBytes int64 `yaml:"max_body_bytes" env:"PRAXIS_MAX_BODY_BYTES"`
+	// Limits bound what clients can hold on the webhook listener before
+	// any signature is checked.
+	Limits HTTPLimits `yaml:"limits"`
 	// PublishTimeout is how long to wait for the JetStream PubAck before
 	// answering Praxis status -1 (default 2s).
 	PublishTimeout time.Duration `yaml:"publish_timeout" env:"PRAXIS_PUBLISH_TIMEOUT"`
@@ -135,6 +151,38 @@ type Ingress struct {
 	ValidationDefault DefaultAnswer `yaml:"validation_default"`
 }
 
+// HTTPLimits bound one listener's resources, whoever the client is.
+type HTTPLimits struct {
+	// MaxConnections caps open connections; beyond it the longest-idle
+	// connection is closed, or the new one answered 503 when none is idle.
+	MaxConnections int `yaml:"max_connections" env:"PRAXIS_MAX_CONNECTIONS"`
+	// MaxConcurrentRequests caps requests being served; beyond it the
+	// answer is 503 with Retry-After (and Praxis status -1: resend).
+	MaxConcurrentRequests int `yaml:"max_concurrent_requests" env:"PRAXIS_MAX_CONCURRENT_REQUESTS"`
+	// ReadHeaderTimeout bounds reading a request's headers.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request, body included.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds writing the answer (from the end of the headers).
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// IdleTimeout closes keep-alive connections idle this long.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxHeaderBytes caps a request's headers.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+}
+
+// Admin configures the operators' listener: /metrics, /readyz with
+// details, /healthz, and /debug/pprof/ when telemetry.pprof is on. It is
+// separate from the webhook listener so none of that faces the internet.
+type Admin struct {
+	// Listen is the admin address (default 127.0.0.1:8481; a legacy
+	// worker.listen is used when this is unset). "off" serves none.
+	Listen string `yaml:"listen" env:"PRAXIS_ADMIN_LISTEN"`
+}
+
+// AdminOff is the admin.listen value that turns the admin listener off.
+const AdminOff = "off"
+
 // DefaultAnswer is a configured reply used when the CRM is silent.
 type DefaultAnswer struct {
 	// Approve answers status 0; otherwise Status (positive) and Description.
@@ -145,8 +193,8 @@ type DefaultAnswer struct {
 
 // Worker configures command consumption.
 type Worker struct {
-	// Listen serves /healthz, /readyz and /metrics in a worker-only
-	// process (the ingress port serves them otherwise).
+	// Listen is the former name of admin.listen, still honoured when
+	// admin.listen is unset.
 	Listen string `yaml:"listen" env:"PRAXIS_WORKER_LISTEN"`
 	// MaxInFlight bounds concurrent commands per worker process.
 	MaxInFlight int `yaml:"max_in_flight" env:"PRAXIS_WORKER_MAX_IN_FLIGHT"`
@@ -200,8 +248,8 @@ type Telemetry struct {
 	OTLPEndpoint string `yaml:"otlp_endpoint" env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
 	// ServiceName is the OpenTelemetry service name.
 	ServiceName string `yaml:"service_name" env:"OTEL_SERVICE_NAME"`
-	// Pprof serves Go's profiler at /debug/pprof/ on the ingress (or worker
-	// admin) address. Off by default: it exposes internals.
+	// Pprof serves Go's profiler at /debug/pprof/ on the admin address
+	// (never the webhook one). Off by default: it exposes internals.
 	Pprof bool `yaml:"pprof" env:"PRAXIS_PPROF"`
 	// TraceSampleRatio samples this share of root traces (default 1 when
 	// unset; an explicit 0 samples no new root trace). A pointer, so that
@@ -241,8 +289,15 @@ type Application struct {
 	Frontends []Frontend `yaml:"frontends"`
 	// Locale is the default cashier locale (default en-GB).
 	Locale string `yaml:"locale"`
-	// ReturnURL is the default browser return URL for sessions.
+	// ReturnURL is the default browser return URL for sessions (always
+	// allowed).
 	ReturnURL string `yaml:"return_url"`
+	// AllowedCallbackURLs are https URL prefixes a command may set as
+	// notification_url or validation_url, besides ingress.public_url.
+	AllowedCallbackURLs []string `yaml:"allowed_callback_urls"`
+	// AllowedReturnURLs are https URL prefixes a command may set as
+	// return_url, besides return_url itself.
+	AllowedReturnURLs []string `yaml:"allowed_return_urls"`
 	// RateLimit bounds Praxis calls per second for this application
 	// (0 = unlimited); Burst is the token bucket's size.
 	RateLimit float64 `yaml:"rate_limit"`
@@ -351,8 +406,11 @@ func (c *Config) SetDefaults() {
 
 	def(&c.Ingress.Listen, "127.0.0.1:8480")
 	if c.Ingress.MaxBodyBytes == 0 {
-		c.Ingress.MaxBodyBytes = 1 << 20
+		c.Ingress.MaxBodyBytes = 64 << 10
 	}
+	c.Ingress.Limits = c.Ingress.Limits.WithDefaults(WebhookLimits)
+	def(&c.Admin.Listen, c.Worker.Listen)
+	def(&c.Admin.Listen, "127.0.0.1:8481")
 	defDur(&c.Ingress.PublishTimeout, 2*time.Second)
 	defDur(&c.Ingress.RequestTimeout, 3*time.Second)
 	defDur(&c.Ingress.ClaimTTL, 10*time.Second)
@@ -434,12 +492,23 @@ func readSecret(field, envKey, envName, fileKey, fileName string, getenv func(st
 	case envName != "" && fileName != "":
 		return "", fmt.Errorf("%s: set %s or %s, not both", field, envKey, fileKey)
 	case envName != "":
+		if !envNameRE.MatchString(envName) {
+			// Most likely the secret itself, pasted in the wrong place:
+			// never repeat it.
+			return "", fmt.Errorf("%s.%s: must name an environment variable (letters, digits and _), not hold the secret itself", field, envKey)
+		}
 		v := getenv(envName)
 		if v == "" && required {
 			return "", fmt.Errorf("%s.%s: environment variable %s is empty or unset; export it with the merchant secret", field, envKey, envName)
 		}
 		return v, nil
 	case fileName != "":
+		if err := checkSecretFile(fileName); err != nil {
+			if !required && errors.Is(err, os.ErrNotExist) {
+				return "", nil
+			}
+			return "", fmt.Errorf("%s.%s: %w", field, fileKey, err)
+		}
 		raw, err := os.ReadFile(fileName)
 		if err != nil {
 			if !required && errors.Is(err, os.ErrNotExist) {
@@ -458,6 +527,31 @@ func readSecret(field, envKey, envName, fileKey, fileName string, getenv func(st
 
 var appNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+
+// checkSecretFile refuses a secret file that others could rewrite (a
+// swapped secret lets whoever wrote it forge Praxis' webhooks).
+func checkSecretFile(name string) error {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return errors.New("is a directory, not a file")
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("is writable by group or others (mode %04o); chmod 600 (or 400) it", perm)
+	}
+	return nil
+}
+
+// isHTTPSPrefix reports whether u is an https URL usable as an allowlist
+// prefix: a host, no user, no query or fragment.
+func isHTTPSPrefix(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && p.Scheme == "https" && p.Host != "" && p.User == nil && p.RawQuery == "" && p.Fragment == ""
+}
+
 // Validate reports every unusable setting at once, one per line, each
 // naming its field and what to do about it.
 func (c *Config) Validate() error { return c.validate(nil) }
@@ -469,10 +563,10 @@ func (c *Config) validate(problems []string) error {
 	switch c.LogLevel {
 	case "trace", "debug", "info", "warn", "error":
 	default:
-		add("log_level: %q is not one of trace, debug, info, warn, error", c.LogLevel)
+		add("log_level: is not one of trace, debug, info, warn, error")
 	}
 	if c.LogFormat != "json" && c.LogFormat != "console" {
-		add("log_format: %q is not json or console", c.LogFormat)
+		add("log_format: is not json or console")
 	}
 	if err := c.NATS.Streams.Validate(); err != nil {
 		add("%v", err)
@@ -483,24 +577,32 @@ func (c *Config) validate(problems []string) error {
 	if _, err := praxis.NewCurrencies(c.Praxis.Currencies); err != nil {
 		add("praxis.%v", err)
 	}
-	if c.Praxis.BaseURL != "" && !strings.HasPrefix(c.Praxis.BaseURL, "https://") && !strings.HasPrefix(c.Praxis.BaseURL, "http://") {
-		add("praxis.base_url: %q must start with https:// (e.g. https://gw.praxisgate.com)", c.Praxis.BaseURL)
+	if b := c.Praxis.BaseURL; b != "" {
+		if !c.Praxis.Simulated && !strings.HasPrefix(b, "https://") {
+			add("praxis.base_url: must start with https:// (e.g. https://gw.praxisgate.com); http:// is allowed only for a simulator (praxis.simulated: true)")
+		} else if c.Praxis.Simulated && !strings.HasPrefix(b, "https://") && !strings.HasPrefix(b, "http://") {
+			add("praxis.base_url: must start with http:// or https://")
+		}
 	}
 	if r := c.Telemetry.TraceSampleRatio; r != nil && (*r < 0 || *r > 1 || *r != *r) {
 		add("telemetry.trace_sample_ratio: must be a number between 0 and 1")
 	}
 	if c.Ingress.MaxBodyBytes < 1024 {
-		add("ingress.max_body_bytes: %d is too small for a Praxis notification (default 1048576)", c.Ingress.MaxBodyBytes)
+		add("ingress.max_body_bytes: %d is too small for a Praxis notification (default 65536)", c.Ingress.MaxBodyBytes)
 	}
 	if c.Ingress.ClaimTTL >= c.NATS.Streams.DuplicateWindow {
 		add("ingress.claim_ttl: %v must be shorter than nats.streams.duplicate_window (%v), so a crash between claim and publish is absorbed by the stream", c.Ingress.ClaimTTL, c.NATS.Streams.DuplicateWindow)
 	}
 	if c.Ingress.PublicURL != "" && !strings.HasPrefix(c.Ingress.PublicURL, "http") {
-		add("ingress.public_url: %q must be an http(s) URL that Praxis can reach", c.Ingress.PublicURL)
+		add("ingress.public_url: must be an http(s) URL that Praxis can reach")
+	}
+	c.Ingress.Limits.validate("ingress.limits", add)
+	if c.Admin.Listen == c.Ingress.Listen && !strings.HasSuffix(c.Admin.Listen, ":0") {
+		add("admin.listen: must differ from ingress.listen (metrics and profiles never share the webhook port)")
 	}
 	for i, h := range c.Ingress.ReplySignatureHeaders {
 		if h == "" || strings.ContainsAny(h, " :\r\n") {
-			add("ingress.reply_signature_headers[%d]: %q is not a header name", i, h)
+			add("ingress.reply_signature_headers[%d]: is not a header name", i)
 		}
 	}
 	if d := c.Ingress.ValidationDefault; (d.Approve == nil || !*d.Approve) && d.Status <= 0 {
@@ -550,7 +652,7 @@ func (c *Config) validate(problems []string) error {
 			add("%s.application_key: required (issued by Praxis)", field)
 		}
 		if !appNameRE.MatchString(a.Name) {
-			add("%s.name: %q must be lower-case letters, digits, '_' or '-' (it is a NATS subject token)", field, a.Name)
+			add("%s.name: must be lower-case letters, digits, '_' or '-' (it is a NATS subject token)", field)
 		}
 		if j, dup := names[a.Name]; dup {
 			add("%s.name: %q is already used by applications[%d]; give one of them another name", field, a.Name, j)
@@ -564,10 +666,23 @@ func (c *Config) validate(problems []string) error {
 		if len(a.Secrets) == 0 && c.Praxis.BaseURL != "" {
 			add("%s (%s): no secret; set secret_env or secret_file (never the secret itself in the YAML)", field, a.Name)
 		}
+		if c.Praxis.BaseURL != "" && !c.Praxis.Simulated && slices.Contains(a.Secrets, DemoSecret) {
+			add("%s (%s): the secret is the public demo secret of Praxis' documentation, allowed only with a simulator (praxis.simulated: true, or `run` without praxis.base_url)", field, a.Name)
+		}
+		for j, u := range a.AllowedCallbackURLs {
+			if !isHTTPSPrefix(u) {
+				add("%s.allowed_callback_urls[%d]: must be an https:// URL without user or query", field, j)
+			}
+		}
+		for j, u := range a.AllowedReturnURLs {
+			if !isHTTPSPrefix(u) {
+				add("%s.allowed_return_urls[%d]: must be an https:// URL without user or query", field, j)
+			}
+		}
 		switch a.PayoutDebitOn {
 		case DebitOnRequested, DebitOnAuthorized, DebitOnInProgress:
 		default:
-			add("%s.payout_debit_on: %q is not requested, authorized or in_progress", field, a.PayoutDebitOn)
+			add("%s.payout_debit_on: is not requested, authorized or in_progress", field)
 		}
 		if a.RateLimit < 0 {
 			add("%s.rate_limit: %v must not be negative", field, a.RateLimit)
@@ -615,4 +730,70 @@ func (c *Config) Currencies() praxis.Currencies {
 		panic(err) // Validate already checked
 	}
 	return cur
+}
+
+// WebhookLimits are the webhook listener's defaults: room for thousands of
+// idle clients without churning connections, Praxis' bursts and a few
+// hundred slow clients, and a bound on memory (about 30 KiB per open
+// connection, twice max_body_bytes per request: some 410 MiB at worst)
+// below a 512 MiB container limit.
+var WebhookLimits = HTTPLimits{
+	MaxConnections:        8192,
+	MaxConcurrentRequests: 1024,
+	ReadHeaderTimeout:     5 * time.Second,
+	ReadTimeout:           10 * time.Second,
+	WriteTimeout:          15 * time.Second,
+	IdleTimeout:           30 * time.Second,
+	MaxHeaderBytes:        16 << 10,
+}
+
+// AdminLimits are the admin listener's: a handful of scrapers and probes.
+var AdminLimits = HTTPLimits{
+	MaxConnections:        64,
+	MaxConcurrentRequests: 32,
+	ReadHeaderTimeout:     5 * time.Second,
+	ReadTimeout:           10 * time.Second,
+	// Profiles stream for their duration (pprof's default is 30s).
+	WriteTimeout:   2 * time.Minute,
+	IdleTimeout:    time.Minute,
+	MaxHeaderBytes: 16 << 10,
+}
+
+// WithDefaults fills l's zero fields from def.
+func (l HTTPLimits) WithDefaults(def HTTPLimits) HTTPLimits {
+	if l.MaxConnections == 0 {
+		l.MaxConnections = def.MaxConnections
+	}
+	if l.MaxConcurrentRequests == 0 {
+		l.MaxConcurrentRequests = def.MaxConcurrentRequests
+	}
+	if l.ReadHeaderTimeout == 0 {
+		l.ReadHeaderTimeout = def.ReadHeaderTimeout
+	}
+	if l.ReadTimeout == 0 {
+		l.ReadTimeout = def.ReadTimeout
+	}
+	if l.WriteTimeout == 0 {
+		l.WriteTimeout = def.WriteTimeout
+	}
+	if l.IdleTimeout == 0 {
+		l.IdleTimeout = def.IdleTimeout
+	}
+	if l.MaxHeaderBytes == 0 {
+		l.MaxHeaderBytes = def.MaxHeaderBytes
+	}
+	return l
+}
+
+// validate reports l's unusable settings under field.
+func (l HTTPLimits) validate(field string, add func(string, ...any)) {
+	if l.MaxConnections < 1 || l.MaxConcurrentRequests < 1 {
+		add("%s: max_connections and max_concurrent_requests must be at least 1", field)
+	}
+	if l.ReadHeaderTimeout <= 0 || l.ReadTimeout < l.ReadHeaderTimeout || l.IdleTimeout <= 0 || l.WriteTimeout <= 0 {
+		add("%s: timeouts must be positive, read_timeout at least read_header_timeout", field)
+	}
+	if l.MaxHeaderBytes < 4<<10 {
+		add("%s.max_header_bytes: must be at least 4096", field)
+	}
 }

@@ -39,7 +39,7 @@ func TestLoadDefaultsAndSecrets(t *testing.T) {
 	assert.Equal(t, "sandbox", a.Name, "name defaults to the normalised application key")
 	assert.Equal(t, []string{"new", "old"}, a.Secrets, "current secret first, then the previous one")
 	assert.Equal(t, DebitOnInProgress, a.PayoutDebitOn)
-	assert.Equal(t, int64(1<<20), c.Ingress.MaxBodyBytes)
+	assert.Equal(t, int64(64<<10), c.Ingress.MaxBodyBytes, "sized for Praxis' 2-3 KB bodies, not 1 MiB")
 	assert.Equal(t, 2*time.Second, c.Ingress.PublishTimeout)
 	assert.Equal(t, 3*time.Second, c.Ingress.RequestTimeout)
 	assert.Equal(t, []string{"GT-Authentication"}, c.Ingress.ReplySignatureHeaders)
@@ -84,7 +84,7 @@ func TestValidationMessagesNameTheField(t *testing.T) {
 		{"unknown key", "bogus: 1\n", nil, "field bogus not found"},
 		{"no applications", "praxis: {base_url: https://x}\n", nil, "applications: none configured"},
 		{"unset secret env", minimal, nil, "environment variable SANDBOX_SECRET is empty or unset"},
-		{"bad debit stage", minimal + "    payout_debit_on: approved\n", map[string]string{"SANDBOX_SECRET": "s"}, "payout_debit_on: \"approved\""},
+		{"bad debit stage", minimal + "    payout_debit_on: approved\n", map[string]string{"SANDBOX_SECRET": "s"}, "payout_debit_on: is not requested"},
 		{"bad app name", minimal + "    name: Shop.EU\n", map[string]string{"SANDBOX_SECRET": "s"}, "must be lower-case letters"},
 		{"claim ttl beyond dup window", minimal + "ingress: {claim_ttl: 5m}\n", map[string]string{"SANDBOX_SECRET": "s"}, "ingress.claim_ttl"},
 		{"unknown signature list", minimal + "praxis2: 1\n", nil, "field praxis2 not found"},

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -24,7 +25,9 @@ func walkEnv(v reflect.Value, getenv func(string) string) error {
 		if name := f.Tag.Get("env"); name != "" {
 			if raw := getenv(name); raw != "" {
 				if err := setFromString(fv, raw); err != nil {
-					return fmt.Errorf("environment variable %s=%q: %w", name, raw, err)
+					// The value is not repeated: it may be a secret set
+					// in the wrong variable.
+					return fmt.Errorf("environment variable %s: %w", name, err)
 				}
 			}
 			continue
@@ -42,7 +45,7 @@ func setFromString(v reflect.Value, raw string) error {
 	if v.Type() == reflect.TypeOf(time.Duration(0)) {
 		d, err := time.ParseDuration(raw)
 		if err != nil {
-			return fmt.Errorf("not a duration like 5s or 2m: %w", err)
+			return errors.New("not a duration like 5s or 2m")
 		}
 		v.SetInt(int64(d))
 		return nil

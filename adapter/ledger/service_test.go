@@ -584,3 +584,16 @@ func TestBackoffStaysWithinBounds(t *testing.T) {
 		assert.LessOrEqual(t, d, time.Second)
 	}
 }
+
+// TestAppLabelBounded: an application that is not configured is counted
+// as "unknown", even when no application is configured at all (it used to
+// be the subject's token then).
+func TestAppLabelBounded(t *testing.T) {
+	for _, debitOn := range []map[string]string{nil, {"shop": lifecycle.DebitOnInProgress}} {
+		s := &Service{cfg: Config{DebitOn: debitOn}}
+		assert.Equal(t, "unknown", s.appLabel("tenant-7"))
+		if debitOn != nil {
+			assert.Equal(t, "shop", s.appLabel("shop"))
+		}
+	}
+}

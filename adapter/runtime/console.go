@@ -28,7 +28,8 @@ func (r *Runtime) startConsole(ctx context.Context) error {
 	return nil
 }
 
-// withConsole serves the console under /console/ in front of h.
+// withConsole serves the console under /console/ in front of h (the admin
+// listener's handler: operators only, never the webhook port).
 func (r *Runtime) withConsole(h http.Handler) http.Handler {
 	if r.console == nil {
 		return h
@@ -62,9 +63,8 @@ func (r *Runtime) ConsoleURL() string {
 	if r.console == nil {
 		return ""
 	}
-	base := r.ingURL
-	if base == "" {
-		base = r.adminURL
+	if r.adminURL == "" {
+		return ""
 	}
-	return base + console.Prefix
+	return r.adminURL + console.Prefix
 }

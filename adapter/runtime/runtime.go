@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -39,6 +40,8 @@ import (
 	"github.com/praxis-adapter/praxis-adapter/idempotency"
 	"github.com/praxis-adapter/praxis-adapter/ingress"
 	"github.com/praxis-adapter/praxis-adapter/internal/buildinfo"
+	"github.com/praxis-adapter/praxis-adapter/internal/httplimit"
+	"github.com/praxis-adapter/praxis-adapter/internal/redact"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
 
@@ -53,7 +56,7 @@ type Roles struct {
 
 // DemoSecret is the public test secret of Praxis' documentation, used for
 // applications without a secret when the simulator stands in for Praxis.
-const DemoSecret = "MerchantSecretKey"
+const DemoSecret = config.DemoSecret
 
 // Runtime is a started process: every component, ready to serve.
 type Runtime struct {
@@ -81,6 +84,7 @@ type Runtime struct {
 	console  *console.Console
 	admin    *http.Server
 	adminURL string
+	httpm    *httplimit.Metrics
 
 	tracing     trace.TracerProvider
 	stopTracing func(context.Context) error
@@ -99,11 +103,19 @@ type Store interface {
 // Start builds and starts every component of roles. On error, whatever was
 // started is stopped again.
 func Start(ctx context.Context, cfg *config.Config, roles Roles, log zerolog.Logger) (rt *Runtime, err error) {
+	if !roles.Simulator && !cfg.Praxis.Simulated {
+		for i, a := range cfg.Applications {
+			if slices.Contains(a.Secrets, DemoSecret) {
+				return nil, fmt.Errorf("applications[%d] (%s): the secret is the public demo secret of Praxis' documentation, allowed only with a simulator (praxis.simulated: true, or `run` without praxis.base_url)", i, a.Name)
+			}
+		}
+	}
 	r := &Runtime{cfg: cfg, roles: roles, log: log, reg: prometheus.NewRegistry(), errs: make(chan error, 8)}
 	r.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if err := buildinfo.Register(r.reg); err != nil {
 		return nil, fmt.Errorf("register build info: %w", err)
 	}
+	r.httpm = httplimit.NewMetrics(r.reg)
 	defer func() {
 		if err != nil {
 			r.closeAll()
@@ -154,11 +166,10 @@ func Start(ctx context.Context, cfg *config.Config, roles Roles, log zerolog.Log
 			return nil, err
 		}
 	}
-	if !roles.Ingress {
-		if err := r.startAdmin(); err != nil {
-			return nil, err
-		}
+	if err := r.startAdmin(); err != nil {
+		return nil, err
 	}
+	r.warnDemoSecret()
 	return r, nil
 }
 
@@ -179,7 +190,7 @@ func (r *Runtime) Endpoints() Endpoints {
 	if r.embedded != nil {
 		e.NATS = r.embedded.ClientURL() + " (embedded)"
 	} else {
-		e.NATS = r.cfg.NATS.URL
+		e.NATS = redact.URLs(r.cfg.NATS.URL)
 	}
 	if r.rdb != nil {
 		e.Store = "redis " + r.rdb.Options().Addr
@@ -229,7 +240,7 @@ func (r *Runtime) startNATS(ctx context.Context) error {
 	// that cannot be sent must fail now (Praxis hears -1), not land later.
 	r.ingNC, err = nats.Connect(url, append(base, nats.Name("praxis-adapter"), nats.ReconnectBufSize(-1))...)
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", url, err)
+		return fmt.Errorf("connect to NATS at %s: %w", redact.URLs(url), redact.Error(err, url))
 	}
 	r.js, err = jetstream.New(r.ingNC)
 	if err != nil {
@@ -238,7 +249,7 @@ func (r *Runtime) startNATS(ctx context.Context) error {
 	if r.roles.Worker {
 		r.wrkNC, err = nats.Connect(url, append(base, nats.Name("praxis-adapter-worker"))...)
 		if err != nil {
-			return fmt.Errorf("connect worker to NATS at %s: %w", url, err)
+			return fmt.Errorf("connect worker to NATS at %s: %w", redact.URLs(url), redact.Error(err, url))
 		}
 	}
 	_ = ctx
@@ -295,7 +306,7 @@ func (r *Runtime) startStore(ctx context.Context) error {
 	if u := r.cfg.Redis.URL; u != "" {
 		opts, err := redis.ParseURL(u)
 		if err != nil {
-			return fmt.Errorf("redis.url: %w", err)
+			return fmt.Errorf("redis.url (%s): %w", redact.URL(u), redact.Error(err, u))
 		}
 		if opts.PoolSize == 0 {
 			// Every in-flight webhook and command holds a connection for
@@ -306,7 +317,7 @@ func (r *Runtime) startStore(ctx context.Context) error {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		if err := r.rdb.Ping(pctx).Err(); err != nil {
-			return fmt.Errorf("redis at %s: %w", opts.Addr, err)
+			return fmt.Errorf("redis at %s: %w", opts.Addr, redact.Error(err, u))
 		}
 		s, err := idempotency.NewRedis(r.rdb, idempotency.RedisConfig{
 			Prefix:        r.cfg.Redis.KeyPrefix + "idem:",
@@ -392,6 +403,7 @@ func (r *Runtime) startIngress() error {
 	if a := r.cfg.Ingress.ValidationDefault.Approve; a != nil && *a {
 		def.Status = 0
 	}
+	// No Gatherer: /metrics is served on the admin listener only.
 	ing, err := ingress.New(ingress.Config{
 		Applications: apps, Lists: *r.lists(), MaxBodyBytes: r.cfg.Ingress.MaxBodyBytes,
 		PublishTimeout: r.cfg.Ingress.PublishTimeout, RequestTimeout: r.cfg.Ingress.RequestTimeout,
@@ -399,7 +411,7 @@ func (r *Runtime) startIngress() error {
 		ReplySignatureHeaders: r.cfg.Ingress.ReplySignatureHeaders, MaxTimestampAge: r.cfg.Ingress.MaxTimestampAge,
 		SyncMaxTimestampAge: r.cfg.Ingress.SyncMaxTimestampAge, MaxTimestampSkew: r.cfg.Ingress.MaxTimestampSkew,
 		ValidationDefault: def, Processors: r.processors(), Rules: r.rules,
-	}, ingress.Deps{NC: r.ingNC, JS: r.js, Store: r.store, Log: r.log, Registry: r.reg, Gatherer: r.reg, Tracing: r.tracing})
+	}, ingress.Deps{NC: r.ingNC, JS: r.js, Store: r.store, Log: r.log, Registry: r.reg, Tracing: r.tracing})
 	if err != nil {
 		return err
 	}
@@ -409,15 +421,12 @@ func (r *Runtime) startIngress() error {
 		return fmt.Errorf("ingress.listen %s: %w", r.cfg.Ingress.Listen, err)
 	}
 	r.ingURL = "http://" + ln.Addr().String()
-	r.ingHTTP = &http.Server{
-		Handler:           r.withConsole(r.withPprof(ing.Handler())),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      15 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
-	r.serve(r.ingHTTP, ln, "ingress")
+	// The webhook listener faces the internet: it serves the webhook paths,
+	// /healthz and /readyz only, within limits that hold before any
+	// signature is checked.
+	srv, bln := httplimit.Server("webhook", ln, ing.Handler(), limitsOf(r.cfg.Ingress.Limits), r.httpm)
+	r.ingHTTP = srv
+	r.serve(r.ingHTTP, bln, "ingress")
 	return nil
 }
 
@@ -453,7 +462,7 @@ func (r *Runtime) startWorker(ctx context.Context) error {
 		cr := a.Credentials()
 		cr.Secrets = r.applicationSecrets(a)
 		apps = append(apps, worker.Application{Name: a.Name, Credentials: cr, Locale: a.Locale, ReturnURL: a.ReturnURL,
-			RateLimit: a.RateLimit, Burst: a.Burst})
+			RateLimit: a.RateLimit, Burst: a.Burst, AllowedCallbackURLs: a.AllowedCallbackURLs, AllowedReturnURLs: a.AllowedReturnURLs})
 	}
 	js, err := jetstream.New(r.wrkNC)
 	if err != nil {
@@ -517,30 +526,88 @@ func (r *Runtime) goRun(ctx context.Context, name string, run func(context.Conte
 	}()
 }
 
-// startAdmin serves /healthz, /readyz and /metrics for a process without
-// the ingress (a worker-only replica), so Kubernetes can probe it.
+// startAdmin serves the operators' listener in every role: /healthz,
+// /readyz (with each component's state), /metrics, and /debug/pprof/ when
+// enabled. It is separate from the webhook listener, which faces the
+// internet.
 func (r *Runtime) startAdmin() error {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+ingress.PathHealthz, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET "+ingress.PathReadyz, func(w http.ResponseWriter, req *http.Request) {
-		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
-		defer cancel()
-		if err := r.ready(ctx); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = fmt.Fprintf(w, "not ready: %v\n", err)
-			return
-		}
-		_, _ = w.Write([]byte("ready\n"))
-	})
-	mux.Handle("GET "+ingress.PathMetrics, promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{}))
-	ln, err := net.Listen("tcp", r.cfg.Worker.Listen)
+	if r.cfg.Admin.Listen == config.AdminOff {
+		return nil
+	}
+	ln, err := net.Listen("tcp", r.cfg.Admin.Listen)
 	if err != nil {
-		return fmt.Errorf("worker.listen %s: %w", r.cfg.Worker.Listen, err)
+		return fmt.Errorf("admin.listen %s: %w", r.cfg.Admin.Listen, err)
 	}
 	r.adminURL = "http://" + ln.Addr().String()
-	r.admin = &http.Server{Handler: r.withConsole(r.withPprof(mux)), ReadHeaderTimeout: 5 * time.Second}
-	r.serve(r.admin, ln, "admin")
+	srv, bln := httplimit.Server("admin", ln, r.withConsole(r.adminHandler()), limitsOf(config.AdminLimits), r.httpm)
+	r.admin = srv
+	r.serve(r.admin, bln, "admin")
 	return nil
+}
+
+// PathAdminReadyz is /readyz on the admin listener: the same answer, plus
+// one line per component.
+const PathAdminReadyz = ingress.PathReadyz
+
+// adminHandler is the admin listener's mux.
+func (r *Runtime) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+ingress.PathHealthz, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET "+PathAdminReadyz, func(w http.ResponseWriter, req *http.Request) {
+		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		lines, err := r.readiness(ctx)
+		if err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = fmt.Fprintf(w, "not ready: %s\n", redact.String(err.Error(), r.cfg.NATS.URL, r.cfg.Redis.URL))
+		} else {
+			_, _ = w.Write([]byte("ready\n"))
+		}
+		for _, l := range lines {
+			_, _ = fmt.Fprintln(w, redact.String(l, r.cfg.NATS.URL, r.cfg.Redis.URL))
+		}
+	})
+	mux.Handle("GET "+ingress.PathMetrics, promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{}))
+	return r.withPprof(mux)
+}
+
+// readiness checks every component of this process, one line each.
+func (r *Runtime) readiness(ctx context.Context) ([]string, error) {
+	var lines []string
+	var errs []error
+	check := func(name string, err error) {
+		if err != nil {
+			lines = append(lines, name+": "+err.Error())
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			return
+		}
+		lines = append(lines, name+": ok")
+	}
+	if r.ing != nil {
+		check("ingress", r.ing.Ready(ctx))
+	}
+	if r.roles.Worker {
+		check("worker", r.ready(ctx))
+	}
+	return lines, errors.Join(errs...)
+}
+
+// limitsOf converts the configured limits.
+func limitsOf(l config.HTTPLimits) httplimit.Limits {
+	return httplimit.Limits{MaxConnections: l.MaxConnections, MaxConcurrentRequests: l.MaxConcurrentRequests,
+		ReadHeaderTimeout: l.ReadHeaderTimeout, ReadTimeout: l.ReadTimeout, WriteTimeout: l.WriteTimeout,
+		IdleTimeout: l.IdleTimeout, MaxHeaderBytes: l.MaxHeaderBytes}
+}
+
+// warnDemoSecret says loudly when an application runs on the public demo
+// secret of Praxis' documentation (only ever with a simulator).
+func (r *Runtime) warnDemoSecret() {
+	for _, a := range r.cfg.Applications {
+		if slices.Contains(r.applicationSecrets(a), DemoSecret) {
+			r.log.Warn().Str("app", a.Name).Msg("this application uses the PUBLIC demo secret of Praxis' documentation: anyone can sign its webhooks; fine with the simulator only, never in production")
+		}
+	}
 }
 
 // withPprof mounts net/http/pprof under /debug/pprof/ when telemetry.pprof

@@ -177,6 +177,9 @@ func (w *Worker) resolve(ctx context.Context, j *job) (string, error) {
 		if s.ValidationURL == "" && w.cfg.PublicURL != "" {
 			s.ValidationURL = w.cfg.PublicURL + w.cfg.ValidationPath
 		}
+		if reason := w.checkCallbackURLs(app, s); reason != "" {
+			return reason, nil
+		}
 	}
 	if r, ok := j.cmd.(*command.Refund); ok && r.Locale == "" {
 		r.Locale = app.Locale

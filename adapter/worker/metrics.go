@@ -1,60 +1,166 @@
 package worker
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/praxis-adapter/praxis-adapter/adapter/command"
+)
 
 // Metrics are the worker's Prometheus metrics; labels are bounded
-// (application, command, endpoint, outcome), never ids or PII.
+// (application, command, endpoint, outcome), never ids or PII: a subject's
+// application or command that is not configured or known counts as
+// "unknown", however many invented subjects arrive.
 type Metrics struct {
-	Commands        *prometheus.CounterVec
-	Replays         *prometheus.CounterVec
-	Retries         *prometheus.CounterVec
-	Busy            *prometheus.CounterVec
-	DeadLetters     *prometheus.CounterVec
-	Reconciliations *prometheus.CounterVec
-	PraxisCalls     *prometheus.CounterVec
-	PraxisDuration  *prometheus.HistogramVec
-	Latency         *prometheus.HistogramVec
+	Commands        CounterVec
+	Replays         CounterVec
+	Retries         CounterVec
+	Busy            CounterVec
+	DeadLetters     CounterVec
+	Reconciliations CounterVec
+	PraxisCalls     CounterVec
+	PraxisDuration  HistogramVec
+	Latency         HistogramVec
 	InFlight        prometheus.Gauge
 }
 
-// NewMetrics creates the worker metrics and registers them on reg.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
+// LabelUnknown replaces an application or command label value that is not
+// configured or known.
+const LabelUnknown = "unknown"
+
+// labelKind says what a label position holds.
+type labelKind int
+
+const (
+	labelOther labelKind = iota
+	labelApp
+	labelCommand
+)
+
+// bounder maps application and command label values onto the known set.
+type bounder struct{ apps map[string]bool }
+
+func (b bounder) bound(kinds []labelKind, lvs []string) []string {
+	var out []string
+	for i, k := range kinds {
+		if i >= len(lvs) {
+			break
+		}
+		v := lvs[i]
+		ok := true
+		switch k {
+		case labelApp:
+			ok = b.apps[v]
+		case labelCommand:
+			_, ok = command.Lookup(v)
+		}
+		if !ok {
+			if out == nil {
+				out = append([]string(nil), lvs...)
+			}
+			out[i] = LabelUnknown
+		}
+	}
+	if out == nil {
+		return lvs
+	}
+	return out
+}
+
+// CounterVec is a counter vector whose application and command labels are
+// bounded.
+type CounterVec struct {
+	*prometheus.CounterVec
+	kinds []labelKind
+	b     bounder
+}
+
+// WithLabelValues is prometheus.CounterVec's, with unknown applications
+// and commands counted as "unknown".
+func (v CounterVec) WithLabelValues(lvs ...string) prometheus.Counter {
+	return v.CounterVec.WithLabelValues(v.b.bound(v.kinds, lvs)...)
+}
+
+// HistogramVec is a histogram vector whose command label is bounded.
+type HistogramVec struct {
+	*prometheus.HistogramVec
+	kinds []labelKind
+	b     bounder
+}
+
+// WithLabelValues is prometheus.HistogramVec's, with unknown commands
+// counted as "unknown".
+func (v HistogramVec) WithLabelValues(lvs ...string) prometheus.Observer {
+	return v.HistogramVec.WithLabelValues(v.b.bound(v.kinds, lvs)...)
+}
+
+// NewCounterVec is prometheus.NewCounterVec with bounded labels.
+func (b bounder) NewCounterVec(o prometheus.CounterOpts, labels []string) CounterVec {
+	return CounterVec{CounterVec: prometheus.NewCounterVec(o, labels), kinds: labelKinds(labels), b: b}
+}
+
+// NewHistogramVec is prometheus.NewHistogramVec with bounded labels.
+func (b bounder) NewHistogramVec(o prometheus.HistogramOpts, labels []string) HistogramVec {
+	return HistogramVec{HistogramVec: prometheus.NewHistogramVec(o, labels), kinds: labelKinds(labels), b: b}
+}
+
+// labelKinds maps label names to what they hold.
+func labelKinds(names []string) []labelKind {
+	out := make([]labelKind, len(names))
+	for i, n := range names {
+		switch n {
+		case "app":
+			out[i] = labelApp
+		case "command":
+			out[i] = labelCommand
+		}
+	}
+	return out
+}
+
+// NewMetrics creates the worker metrics and registers them on reg; apps
+// are the configured applications (the only app label values besides
+// "frontend" and "unknown").
+func NewMetrics(reg prometheus.Registerer, apps ...Application) *Metrics {
+	b := bounder{apps: map[string]bool{FrontendApp: true}}
+	for _, a := range apps {
+		b.apps[a.Name] = true
+	}
 	buckets := []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 	m := &Metrics{
-		Commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Commands: b.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_worker_commands_total",
 			Help: "Commands finished, by application, command and outcome (ok, rejected, invalid, failed).",
 		}, []string{"app", "command", "outcome"}),
-		Replays: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Replays: b.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_worker_replays_total",
 			Help: "Commands answered from their stored result without calling Praxis (redelivery or re-publish).",
 		}, []string{"app", "command"}),
-		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Retries: b.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_worker_retries_total",
 			Help: "Deliveries nak'ed for a later retry, by reason (transient, unknown_outcome, internal).",
 		}, []string{"command", "reason"}),
-		Busy: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Busy: b.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_worker_busy_total",
 			Help: "Deliveries that found their command held by another worker and waited for it.",
 		}, []string{"command"}),
-		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+		DeadLetters: b.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_worker_dead_letters_total",
 			Help: "Commands copied to the dead-letter stream, by outcome (invalid, failed).",
 		}, []string{"app", "command", "outcome"}),
-		Reconciliations: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Reconciliations: b.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_worker_reconciliations_total",
 			Help: "Lookups made before repeating a state-changing call, by what they showed (done, not_done, final, unknown).",
 		}, []string{"command", "result"}),
-		PraxisCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+		PraxisCalls: b.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_worker_praxis_calls_total",
 			Help: "Praxis HTTP calls by application, endpoint and outcome (success, rejected, transient, unknown).",
 		}, []string{"app", "endpoint", "outcome"}),
-		PraxisDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		PraxisDuration: b.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "praxis_worker_praxis_call_duration_seconds",
 			Help:    "Praxis HTTP call latency by endpoint.",
 			Buckets: buckets,
 		}, []string{"endpoint"}),
-		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Latency: b.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "praxis_worker_command_latency_seconds",
 			Help:    "From the command's arrival in the stream to its result being published.",
 			Buckets: buckets,

@@ -67,6 +67,10 @@ type Application struct {
 	// RateLimit bounds Praxis calls per second (0: unlimited).
 	RateLimit float64
 	Burst     int
+	// AllowedCallbackURLs and AllowedReturnURLs are the https prefixes a
+	// command may use besides PublicURL and ReturnURL (see checkCallbackURLs).
+	AllowedCallbackURLs []string
+	AllowedReturnURLs   []string
 }
 
 // Config configures a worker. Zero values take the defaults of
@@ -171,7 +175,7 @@ func New(cfg Config, deps Deps) (*Worker, error) {
 		return nil, errors.New("worker: claim TTL, max in flight and max attempts must be positive")
 	}
 	w := &Worker{cfg: cfg, deps: deps, log: deps.Log.With().Str("component", "worker").Logger(),
-		metrics: NewMetrics(deps.Registry), apps: make(map[string]*appState),
+		metrics: NewMetrics(deps.Registry, cfg.Applications...), apps: make(map[string]*appState),
 		tracer: telemetry.Tracer(deps.Tracing), tracing: telemetry.Enabled(deps.Tracing)}
 	for _, a := range cfg.Applications {
 		if a.Name == FrontendApp {

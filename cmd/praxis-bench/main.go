@@ -32,12 +32,18 @@ func main() {
 	flag.DurationVar(&o.MaxTime, "max-time", 60*time.Second, "bound on each level")
 	flag.IntVar(&o.WorkerCommands, "commands", 8000, "commands per worker throughput run")
 	flag.IntVar(&o.InFlight, "in-flight", 256, "worker max_in_flight")
-	only := flag.String("only", "", "run only 'ingress' or 'worker'")
+	only := flag.String("only", "", "run only 'ingress', 'limits' or 'worker'")
+	flag.IntVar(&o.Attack.Idle, "attack-idle", 5000, "limits: idle keep-alive connections")
+	flag.IntVar(&o.Attack.Slow, "attack-slow", 500, "limits: slow never-finished chunked uploads")
+	flag.IntVar(&o.Attack.SlowBytes, "attack-slow-bytes", 1<<20, "limits: bytes each slow upload trickles")
+	flag.DurationVar(&o.Attack.Duration, "attack-time", 20*time.Second, "limits: length of the attack (the baseline runs half as long)")
+	flag.IntVar(&o.Attack.GenuineRate, "attack-genuine-rate", 200, "limits: genuine notifications per second before and during the attack")
 	flag.IntVar(&o.GOMAXPROCS, "adapter-gomaxprocs", 0, "GOMAXPROCS of the adapter process (0: Go's default, the CPU count)")
 	flag.StringVar(&o.ProfileDir, "profile", "", "write CPU and heap profiles of the adapter under load into this directory")
 	flag.Parse()
 	o.Ingress = *only == "" || *only == "ingress"
 	o.Worker = *only == "" || *only == "worker"
+	o.Limits = *only == "" || *only == "limits"
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := loadtest.Run(ctx, o, os.Stdout); err != nil {

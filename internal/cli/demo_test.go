@@ -49,7 +49,7 @@ func TestREADMEDemo(t *testing.T) {
 	defer cancel()
 	run := exec.CommandContext(ctx, "make", "run")
 	run.Dir = "../.."
-	run.Env = append(cleanEnv(), "PRAXIS_EMBEDDED_NATS_LISTEN=127.0.0.1:0", "PRAXIS_INGRESS_LISTEN=127.0.0.1:0",
+	run.Env = append(cleanEnv(), "PRAXIS_EMBEDDED_NATS_LISTEN=127.0.0.1:0", "PRAXIS_INGRESS_LISTEN=127.0.0.1:0", "PRAXIS_ADMIN_LISTEN=127.0.0.1:0",
 		"PRAXIS_SIM_LISTEN=127.0.0.1:0", "PRAXIS_EMBEDDED_NATS_DIR="+t.TempDir())
 	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	run.Stderr = &tailWriter{t: t}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/praxis-adapter/praxis-adapter/internal/redact"
 )
 
 // defaultNATSURL is the embedded server's address under `make run`.
@@ -37,7 +39,7 @@ func (f natsFlags) connect() (*nats.Conn, jetstream.JetStream, error) {
 	}
 	nc, err := nats.Connect(*f.url, opts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to NATS at %s: %w (is the adapter running? set -nats or NATS_URL)", *f.url, err)
+		return nil, nil, fmt.Errorf("connect to NATS at %s: %w (is the adapter running? set -nats or NATS_URL)", redact.URLs(*f.url), redact.Error(err, *f.url))
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {

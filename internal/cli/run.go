@@ -119,7 +119,7 @@ praxis-adapter is running (one process).
   NATS        %s
   store       %s
   ingress     %s   (Praxis webhooks: /praxis/notification, /praxis/validation, /praxis/customer-sync, /praxis/subscription)
-  metrics     %s/metrics   health %s/healthz   ready %s/readyz
+  admin       %s/metrics   health %s/healthz   ready %s/readyz   (operators only)
   simulator   %s   (stands in for Praxis; state at /sim/state)
   console     %s   (operator console: timeline, dead letters, streams)
 
@@ -130,7 +130,7 @@ Try it, in another terminal (see README.md, "Demo"):
   curl -s -X POST %s/sim/sessions/<auth_token from the result>/pay
 
 Stop with Ctrl-C.
-`, ep.NATS, ep.Store, ep.Ingress, ep.Ingress, ep.Ingress, ep.Ingress, orNone(ep.Simulator), consoleOrOff(ep.Console), nats, orNone(ep.Simulator))
+`, ep.NATS, ep.Store, ep.Ingress, ep.Admin, ep.Admin, ep.Admin, orNone(ep.Simulator), consoleOrOff(ep.Console), nats, orNone(ep.Simulator))
 }
 
 func consoleOrOff(s string) string {

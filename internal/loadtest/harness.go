@@ -52,9 +52,12 @@ type Options struct {
 	// WorkerCommands per worker throughput run; InFlight is max_in_flight.
 	WorkerCommands int
 	InFlight       int
-	// Ingress and Worker choose the scenarios.
+	// Ingress, Worker and Limits choose the scenarios.
 	Ingress bool
 	Worker  bool
+	Limits  bool
+	// Attack sizes the resource-limit scenario.
+	Attack AttackOptions
 	// GOMAXPROCS, when set, is passed to the adapter child process.
 	GOMAXPROCS int
 	// ProfileDir, when set, receives CPU and heap profiles of the adapter
@@ -130,6 +133,11 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 			return fmt.Errorf("ingress scenario: %w", err)
 		}
 	}
+	if o.Limits {
+		if err := attackScenario(ctx, o, out, dir, natsURL, run); err != nil {
+			return fmt.Errorf("resource-limit scenario: %w", err)
+		}
+	}
 	if o.Worker {
 		if err := workerScenario(ctx, o, out, dir, natsURL, nc, js, run); err != nil {
 			return fmt.Errorf("worker scenario: %w", err)
@@ -162,7 +170,7 @@ func writeConfig(dir, name, yaml string) (string, error) {
 }
 
 func ingressScenario(ctx context.Context, o Options, out io.Writer, dir, natsURL string, js jetstream.JetStream, nc *nats.Conn, rdb *redis.Client, run string) error {
-	cfgPath, err := writeConfig(dir, "ingress.yaml", "ingress: {listen: \"127.0.0.1:0\"}\n"+appYAML)
+	cfgPath, err := writeConfig(dir, "ingress.yaml", "ingress: {listen: \"127.0.0.1:0\"}\nadmin: {listen: \"127.0.0.1:0\"}\n"+appYAML)
 	if err != nil {
 		return err
 	}
@@ -199,7 +207,7 @@ func ingressScenario(ctx context.Context, o Options, out io.Writer, dir, natsURL
 		cpu0, _ := ch.cpu()
 		var prof chan error
 		if o.ProfileDir != "" && c == o.Levels[len(o.Levels)-1] {
-			prof = profile(ctx, urls["ingress"], o.ProfileDir, "ingress")
+			prof = profile(ctx, urls["admin"], o.ProfileDir, "ingress")
 		}
 		res, err := runIngressLoad(ctx, addr, plan, c, o.MaxTime)
 		if prof != nil {
@@ -270,7 +278,7 @@ func workerScenario(ctx context.Context, o Options, out io.Writer, dir, natsURL 
 	rcvURL := "http://" + rcvLn.Addr().String()
 
 	cfgPath, err := writeConfig(dir, "worker.yaml", fmt.Sprintf(`
-praxis: {base_url: %q, timeout: 10s}
+praxis: {base_url: %q, timeout: 10s, simulated: true}
 ingress: {public_url: %q}
 worker: {listen: "127.0.0.1:0", max_in_flight: %d}
 ledger: {disabled: true}

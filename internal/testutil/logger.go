@@ -24,7 +24,8 @@ var (
 
 // Logger returns a zerolog logger for a component under test. Every line
 // is checked: an e-mail address, a card number (Luhn-valid, or masked like
-// 411111******1111) or one of the suite's secrets fails the test, naming
+// 411111******1111), one of the suite's secrets or one of extraSecrets
+// (e.g. FieldValues of the bodies the test sends) fails the test, naming
 // the pattern but not repeating the value. The lines are printed only if
 // the test fails. This is how the suite proves the adapter logs no PII.
 func Logger(t testing.TB, extraSecrets ...string) zerolog.Logger {

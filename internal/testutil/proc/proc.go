@@ -56,6 +56,7 @@ func Start(t *testing.T, o Options) *Process {
 nats:
   embedded: {listen: "127.0.0.1:0", store_dir: %q}
 ingress: {listen: "127.0.0.1:0"}
+admin: {listen: "127.0.0.1:0"}
 simulator: {listen: "127.0.0.1:0", resend_delay: 50ms}
 applications:
   - name: sandbox

@@ -316,7 +316,8 @@ func (s *Service) process(ctx context.Context, p parsed, log zerolog.Logger) err
 	label := s.appLabel(p.app)
 	if p.badFee != "" {
 		s.metrics.Flags.WithLabelValues(label, "unparsed_fee").Inc()
-		log.Warn().Int64("tid", in.TID).Str("fee", p.badFee).Msg("fee is not an integer in minor units; instructions carry no fee")
+		// The fee's value is a field of Praxis' body: log its length only.
+		log.Warn().Int64("tid", in.TID).Int("fee_len", len(p.badFee)).Msg("fee is not an integer in minor units; instructions carry no fee")
 	}
 	anchor := lifecycle.Anchor(in)
 	key := s.StateKey(p.app, anchor)

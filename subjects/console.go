@@ -70,5 +70,5 @@ func EnsureAuditStream(ctx context.Context, js jetstream.JetStream, sc jetstream
 // indexes (commands are read from their subjects, since PRAXIS_COMMANDS is
 // a work queue that allows one consumer only).
 func IndexedStreams() []string {
-	return []string{StreamEvents, StreamResults, StreamDLQ, StreamLedger, StreamAudit}
+	return []string{StreamEvents, StreamResults, StreamDLQ, StreamLedger, StreamReview, StreamAudit}
 }

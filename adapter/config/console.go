@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"time"
+
+	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
 
 // Console configures the operator console (adapter/console): a web page
@@ -58,6 +60,11 @@ func (c *Console) setDefaults() {
 	}
 	if c.AuditMaxAge == 0 {
 		c.AuditMaxAge = 365 * 24 * time.Hour
+	}
+	if c.Held.Stream == "" && c.Held.Subject == "" {
+		// The ledger's held movements (praxis-adapter review).
+		c.Held.Stream = subjects.StreamReview
+		c.Held.Subject = subjects.Review("*", subjects.ReviewHeld)
 	}
 }
 

@@ -69,7 +69,7 @@ type Deps struct {
 	Log zerolog.Logger
 	// Resolve carries out an operator's decision on a held record. nil:
 	// the held view lists records but offers no action.
-	// TODO(merge): wire to the confirm helper's resolve command.
+	// The runtime wires it to ledger.DecideHeld.
 	Resolve func(ctx context.Context, req ResolveRequest) error
 	// Now is the clock (tests); nil: time.Now.
 	Now func() time.Time

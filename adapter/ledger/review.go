@@ -3,6 +3,8 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -67,6 +69,52 @@ func DecodeDecision(data []byte) (Decision, error) {
 		return d, errors.New("decision: amount must be a positive integer in minor units")
 	}
 	return d, nil
+}
+
+// PublishDecision sends an operator's decision d on a hold of app to the
+// ledger (the CLI's `review resolve` and the console both use it). d.ID is
+// the Nats-Msg-Id, so the same decision sent twice is one decision. It is
+// checked as the ledger will check it before it is sent.
+func PublishDecision(ctx context.Context, js jetstream.JetStream, app string, d Decision) error {
+	body, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	if _, err := DecodeDecision(body); err != nil {
+		return err
+	}
+	msg := &nats.Msg{Subject: subjects.Review(app, subjects.ReviewResolve), Data: body, Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, d.ID)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := js.PublishMsg(pctx, msg, jetstream.WithExpectStream(subjects.StreamReview)); err != nil {
+		return fmt.Errorf("publish %s: %w", msg.Subject, err)
+	}
+	return nil
+}
+
+// DecideHeld sends an operator's decision (book or dismiss) on the held
+// record stored at seq of stream, as `praxis-adapter review resolve` does
+// but naming the record instead of its anchor and ref: the operator
+// console's resolve action. It returns the decision sent; its outcome is
+// audited by the ledger on praxis.review.<app>.resolved.
+func DecideHeld(ctx context.Context, js jetstream.JetStream, stream string, seq uint64, action, by, why string) (Decision, error) {
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		return Decision{}, fmt.Errorf("stream %s: %w", stream, err)
+	}
+	m, err := st.GetMsg(ctx, seq)
+	if err != nil {
+		return Decision{}, fmt.Errorf("held record %d: %w", seq, err)
+	}
+	var held Review
+	if err := json.Unmarshal(m.Data, &held); err != nil || held.Kind != subjects.ReviewHeld || held.Ref == "" {
+		return Decision{}, fmt.Errorf("message %d of %s is not a held movement", seq, stream)
+	}
+	var id [6]byte
+	_, _ = rand.Read(id[:])
+	d := Decision{ID: "console-" + hex.EncodeToString(id[:]), Anchor: held.Anchor, Ref: held.Ref, Action: action, By: by, Why: why}
+	return d, PublishDecision(ctx, js, held.Application, d)
 }
 
 // AuditID is the id (and Nats-Msg-Id) of a decision's audit record.

@@ -187,3 +187,35 @@ func TestDuplicateInProcessIsRetriedToTheDuplicateAck(t *testing.T) {
 	_, err = svc.publishMsg(t.Context(), msg(), subjects.StreamLedger)
 	require.Error(t, err, "bounded: it gives up and the delivery is retried later")
 }
+
+// TestDecideHeldByRecord: the console's resolve action names the held
+// record by its place in the review stream; the ledger applies the
+// decision once and audits who and why.
+func TestDecideHeldByRecord(t *testing.T) {
+	e := newEnv(t, kvStore, nil, nil)
+	w := note{app: "shop", tid: 7101, typ: "payout", intent: "withdrawal", amount: 3000, fee: 0, order: "order-7101", processor: "BankWire"}
+	for _, st := range []string{"requested", "in progress", "error"} {
+		w.status = st
+		e.publish(t, w)
+	}
+	e.settle(t)
+	st, err := e.js.Stream(t.Context(), subjects.StreamReview)
+	require.NoError(t, err)
+	info, err := st.Info(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), info.State.Msgs, "one held record")
+
+	_, err = DecideHeld(t.Context(), e.js, subjects.StreamReview, info.State.LastSeq, lifecycle.ActionBook, "", "no by")
+	require.Error(t, err, "a decision without who is refused before it is sent")
+
+	d, err := DecideHeld(t.Context(), e.js, subjects.StreamReview, info.State.LastSeq, lifecycle.ActionBook, "alice", "processor confirms nothing was paid")
+	require.NoError(t, err)
+	a := e.audit(t, d.ID)
+	assert.Equal(t, DecisionApplied, a.Outcome)
+	assert.Equal(t, []string{"shop:7101:payout.released"}, a.Booked)
+	require.NotNil(t, a.Decision)
+	assert.Equal(t, "alice", a.Decision.By)
+
+	_, err = DecideHeld(t.Context(), e.js, subjects.StreamReview, a.EventSeq+999, lifecycle.ActionBook, "alice", "x")
+	assert.Error(t, err, "no record there")
+}

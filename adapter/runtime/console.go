@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/console"
+	"github.com/praxis-adapter/praxis-adapter/adapter/ledger"
 )
 
 // startConsole creates the operator console (audit stream, index bucket)
@@ -20,12 +21,19 @@ func (r *Runtime) startConsole(ctx context.Context) error {
 		Index:       console.IndexConfig{Retention: c.Retention, MaxRefs: c.MaxRefsPerKey},
 		AuditMaxAge: c.AuditMaxAge, Replicas: r.cfg.NATS.Streams.Replicas, Memory: r.cfg.NATS.Streams.Memory,
 		HeldStream: c.Held.Stream, HeldSubject: c.Held.Subject,
-	}, console.Deps{NC: r.ingNC, JS: r.js, Log: r.log})
+	}, console.Deps{NC: r.ingNC, JS: r.js, Log: r.log, Resolve: r.resolveHeld})
 	if err != nil {
 		return err
 	}
 	r.console = con
 	return nil
+}
+
+// resolveHeld hands an operator's decision in the console to the ledger
+// (see ledger.DecideHeld): applied once, audited on praxis.review.<app>.resolved.
+func (r *Runtime) resolveHeld(ctx context.Context, req console.ResolveRequest) error {
+	_, err := ledger.DecideHeld(ctx, r.js, req.Stream, req.Seq, req.Decision, req.Who, req.Why)
+	return err
 }
 
 // withConsole serves the console under /console/ in front of h (the admin

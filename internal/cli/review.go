@@ -143,11 +143,7 @@ func reviewResolve(ctx context.Context, env *Env, args []string) error {
 	if *amount != 0 {
 		d.Amount = amount
 	}
-	body, err := json.Marshal(d)
-	if err != nil {
-		return err
-	}
-	if _, err := ledger.DecodeDecision(body); err != nil {
+	if _, err := ledger.DecodeDecision(mustJSON(d)); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	nc, js, err := nf.connect()
@@ -155,14 +151,11 @@ func reviewResolve(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer nc.Close()
-	msg := &nats.Msg{Subject: subjects.Review(*app, subjects.ReviewResolve), Data: body, Header: nats.Header{}}
-	msg.Header.Set(jetstream.MsgIDHeader, d.ID)
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if _, err := js.PublishMsg(pctx, msg, jetstream.WithExpectStream(subjects.StreamReview)); err != nil {
-		return fmt.Errorf("publish %s: %w", msg.Subject, err)
+	if err := ledger.PublishDecision(ctx, js, *app, d); err != nil {
+		return err
 	}
-	fmt.Fprintf(env.Stderr, "sent decision %s on %s; waiting for its audit record...\n", d.ID, msg.Subject)
+	subject := subjects.Review(*app, subjects.ReviewResolve)
+	fmt.Fprintf(env.Stderr, "sent decision %s on %s; waiting for its audit record...\n", d.ID, subject)
 	wctx, wcancel := context.WithTimeout(ctx, *timeout)
 	defer wcancel()
 	for {
@@ -230,4 +223,10 @@ func reviewRecheck(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "re-published event %d as %d on %s\n", *seq, ack.Sequence, msg.Subject)
 	return nil
+}
+
+// mustJSON encodes v, which is always encodable (a struct of plain fields).
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/praxis-adapter/praxis-adapter/adapter/cloudevent"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
 	"github.com/praxis-adapter/praxis-adapter/adapter/telemetry"
+	"github.com/praxis-adapter/praxis-adapter/contracts"
 	"github.com/praxis-adapter/praxis-adapter/idempotency"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
@@ -51,7 +52,19 @@ type event struct {
 	subject string // CloudEvents subject (tid, order id, subscription id)
 	proc    string // mapped processor name, if any
 	attrs   keyAttrs
+	// dataSchema is the CloudEvents dataschema: the contract of the body.
+	dataSchema string
 }
+
+// The dataschema of each kind of event (contracts.SchemaID, as constants so
+// the hot path builds nothing).
+const (
+	dataSchemaNotification    = contracts.SchemaIDBase + "praxis.notification.json"
+	dataSchemaSubscription    = contracts.SchemaIDBase + "praxis.subscription_notification.json"
+	dataSchemaValidation      = contracts.SchemaIDBase + "praxis.validation_request.json"
+	dataSchemaCustomerSync    = contracts.SchemaIDBase + "praxis.customer_sync_request.json"
+	dataSchemaValidationAudit = contracts.SchemaIDBase + "cloudevent.validation_audit.json#/properties/data"
+)
 
 // keyAttrs are the verified key fields carried as CloudEvents extension
 // attributes (raw tokens from the strictly scanned body).
@@ -65,7 +78,7 @@ const maxStatusLen = 64
 func (s *Server) handleNotification(w http.ResponseWriter, r *http.Request, c *call) {
 	ex := c.ex
 	v := func(name string) praxis.Value { return c.vals[ex.at(name)] }
-	var ev event
+	ev := event{dataSchema: dataSchemaNotification}
 	var keyBuf [256]byte
 	key := appendKeyApp(keyBuf[:0], c.app.Name)
 
@@ -180,7 +193,7 @@ func (s *Server) handleSubscription(w http.ResponseWriter, r *http.Request, c *c
 	key = appendBoundedPart(key, name)
 	key = append(key, ':')
 	key = appendBodyDigest(key, c.body)
-	s.publishOnce(w, r, c, event{key: key, typ: subjects.TypeSubscription, status: subjects.Token(name), subject: id})
+	s.publishOnce(w, r, c, event{key: key, typ: subjects.TypeSubscription, status: subjects.Token(name), subject: id, dataSchema: dataSchemaSubscription})
 }
 
 // publishOnce is the two-phase path every asynchronous webhook takes:
@@ -225,6 +238,7 @@ func (s *Server) publishOnce(w http.ResponseWriter, r *http.Request, c *call, ev
 		RawMerchant: c.vals[c.ex.merchant].Raw,
 		Application: c.app.Name,
 		Processor:   ev.proc,
+		DataSchema:  ev.dataSchema,
 		Data:        c.body,
 
 		RawTID:               ev.attrs.tid,

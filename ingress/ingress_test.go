@@ -24,6 +24,7 @@ import (
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/cloudevent"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/contracts"
 	"github.com/praxis-adapter/praxis-adapter/idempotency"
 	tu "github.com/praxis-adapter/praxis-adapter/internal/testutil"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
@@ -243,6 +244,7 @@ func TestEnvelope(t *testing.T) {
 	assert.Equal(t, merchant, e.Merchant)
 	assert.Equal(t, "sandbox", e.Application)
 	assert.Equal(t, "TestCardProcessor", e.Processor)
+	assert.Equal(t, contracts.SchemaID("praxis.notification"), e.DataSchema, "events name their data's schema (issue 15)")
 	// The verified key fields ride as extension attributes (issue #10.5).
 	assert.Equal(t, "42", e.TID)
 	assert.Equal(t, "approved", e.Status)
@@ -423,6 +425,10 @@ func TestValidationRoundTripsThroughCRM(t *testing.T) {
 			_ = m.Respond([]byte(`not json`))
 			return
 		}
+		if e.DataSchema != contracts.SchemaID("praxis.validation_request") {
+			_ = m.Respond([]byte(`wrong dataschema`))
+			return
+		}
 		v, err := praxis.Decode[praxis.ValidationRequest](e.Data) // the one strict decoder
 		if err != nil {
 			_ = m.Respond([]byte(`not json`))
@@ -568,4 +574,16 @@ func TestReplyHeadersConfigurable(t *testing.T) {
 // txKey is the dedup key the ingress gives a transaction notification.
 func txKey(app string, tid int64, status string, body []byte) string {
 	return string(appendBodyDigest([]byte(fmt.Sprintf("%s:t:%d:%s:", app, tid, status)), body))
+}
+
+// TestDataSchemasExist: every dataschema the ingress stamps on an event
+// names a schema the contracts package ships.
+func TestDataSchemasExist(t *testing.T) {
+	for _, id := range []string{dataSchemaNotification, dataSchemaSubscription, dataSchemaValidation,
+		dataSchemaCustomerSync, dataSchemaValidationAudit} {
+		name, _, _ := strings.Cut(strings.TrimPrefix(id, contracts.SchemaIDBase), "#")
+		require.True(t, strings.HasPrefix(id, contracts.SchemaIDBase), id)
+		_, err := contracts.Schema(strings.TrimSuffix(name, ".json"))
+		assert.NoError(t, err, "dataschema %s names no shipped schema", id)
+	}
 }

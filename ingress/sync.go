@@ -133,6 +133,14 @@ func (s *Server) decideValidation(ctx context.Context, r *http.Request, c *call,
 	return reply, sourceCRM, ""
 }
 
+// requestDataSchema is the dataschema of a request to the CRM of kind.
+func requestDataSchema(kind string) string {
+	if kind == subjects.RequestCustomerSync {
+		return dataSchemaCustomerSync
+	}
+	return dataSchemaValidation
+}
+
 // askCRM sends a synchronous callback to the CRM and returns its raw answer,
 // or the reason it has none (timeout, no_responders, error), already counted.
 func (s *Server) askCRM(ctx context.Context, r *http.Request, c *call, kind, ceType, subject string) ([]byte, string) {
@@ -140,6 +148,7 @@ func (s *Server) askCRM(ctx context.Context, r *http.Request, c *call, kind, ceT
 	data := cloudevent.Append(make([]byte, 0, len(c.body)+512), cloudevent.Fields{
 		ID: id, Source: c.app.source, Type: ceType, Subject: subject, Time: c.start,
 		RawMerchant: c.vals[c.ex.merchant].Raw, Application: c.app.Name, Data: c.body,
+		DataSchema: requestDataSchema(kind),
 	})
 	msg := &nats.Msg{Subject: subjects.Request(c.app.Name, kind), Data: data, Header: nats.Header{}}
 	if s.tracing {
@@ -229,6 +238,7 @@ func (s *Server) auditValidation(c *call, att ValidationAttempt, reply praxis.Re
 	env := cloudevent.Append(nil, cloudevent.Fields{
 		ID: id, Source: c.app.source, Type: "praxis.validation." + verdict, Subject: att.OrderID, Time: c.start,
 		RawMerchant: append([]byte(nil), c.vals[c.ex.merchant].Raw...), Application: c.app.Name, Data: data,
+		DataSchema: dataSchemaValidationAudit,
 	})
 	msg := &nats.Msg{Subject: subjects.Event(c.app.Name, subjects.TypeValidation, verdict), Data: env,
 		Header: nats.Header{headerMsgID: []string{id}}}

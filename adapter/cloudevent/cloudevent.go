@@ -27,6 +27,7 @@ type Event struct {
 	Subject         string    `json:"subject,omitempty"`
 	Time            time.Time `json:"time"`
 	DataContentType string    `json:"datacontenttype,omitempty"`
+	DataSchema      string    `json:"dataschema,omitempty"`
 	Merchant        string    `json:"praxismerchant,omitempty"`
 	Application     string    `json:"praxisapplication,omitempty"`
 	Processor       string    `json:"praxisprocessor,omitempty"`
@@ -55,6 +56,10 @@ type Fields struct {
 	RawMerchant []byte
 	Application string
 	Processor   string
+	// DataSchema is the URI of the JSON Schema data follows (a
+	// contracts.SchemaID), so a consumer knows the contract and its version
+	// without guessing from the type.
+	DataSchema string
 	// Key fields of the verified Praxis body, carried as extension
 	// attributes so a consumer in any language reads them without parsing
 	// Data: praxistid, praxisstatus, praxisamount, praxiscurrency,
@@ -89,6 +94,10 @@ func Append(dst []byte, f Fields) []byte {
 	dst = append(dst, `,"time":"`...)
 	dst = f.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, `","datacontenttype":"application/json"`...)
+	if f.DataSchema != "" {
+		dst = append(dst, `,"dataschema":`...)
+		dst = AppendString(dst, f.DataSchema)
+	}
 	switch {
 	case len(f.RawMerchant) > 0:
 		dst = append(dst, `,"praxismerchant":`...)

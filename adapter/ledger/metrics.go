@@ -58,19 +58,19 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		Events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_ledger_events_total", Help: "Events handled by the lifecycle tracker, by outcome.",
-		}, []string{"application", "outcome"}),
+		}, []string{"app", "outcome"}),
 		Instructions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_ledger_instructions_total", Help: "Ledger instructions stored, by kind.",
-		}, []string{"application", "kind"}),
+		}, []string{"app", "kind"}),
 		UnknownStatuses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_ledger_unknown_statuses_total", Help: "Notifications with a status Praxis does not document (kept and flagged).",
-		}, []string{"application", "type"}),
+		}, []string{"app", "type"}),
 		Ignored: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_ledger_ignored_total", Help: "Repeated or regressing statuses that produced no instruction.",
-		}, []string{"application", "reason"}),
+		}, []string{"app", "reason"}),
 		Flags: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_ledger_flags_total", Help: "Lifecycle flags that ask a person to look.",
-		}, []string{"application", "flag"}),
+		}, []string{"app", "flag"}),
 		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_ledger_retries_total", Help: "Deliveries nak'ed for a later retry, by failed step.",
 		}, []string{"step"}),
@@ -89,23 +89,23 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}),
 		Lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_ledger_lookups_total", Help: "Praxis find-transaction answers the ledger used, by verdict (found, not_found, unknown, shared).",
-		}, []string{"application", "verdict"}),
+		}, []string{"app", "verdict"}),
 		LookupDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "praxis_ledger_lookup_seconds", Help: "Time of one confirming lookup, rate-limit wait included.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
 		Confirmations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_ledger_confirmations_total", Help: "Money events by confirmation outcome (confirmed, trusted, recheck, suspect).",
-		}, []string{"application", "outcome"}),
+		}, []string{"app", "outcome"}),
 		Suspects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_ledger_suspects_total", Help: "Notifications Praxis did not confirm within the re-check horizon (nothing booked), by reason.",
-		}, []string{"application", "reason"}),
+		}, []string{"app", "reason"}),
 		Holds: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_ledger_holds_total", Help: "Doubtful movements held for an operator's decision, by reason.",
-		}, []string{"application", "reason"}),
+		}, []string{"app", "reason"}),
 		Resolutions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_ledger_resolutions_total", Help: "Operators' decisions on holds, by action (book, dismiss, refused).",
-		}, []string{"application", "action"}),
+		}, []string{"app", "action"}),
 		FetchErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "praxis_ledger_fetch_errors_total", Help: "Failed fetches from the events or review streams (retried with backoff).",
 		}),

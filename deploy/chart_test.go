@@ -51,17 +51,12 @@ const (
 // pending name is logged, not failed; once the code defines it, it is
 // checked like any other (labels included), and its entry can go.
 var pendingMetrics = map[string]string{
-	"praxis_build_info":                  "internal/buildinfo (--version and build_info, issue 15)",
-	"praxis_ledger_holds_total":          "the ledger's held movements (issue 15 / confirmation work)",
-	"praxis_ledger_suspects_total":       "the ledger's suspect records (issue 15 / confirmation work)",
 	"praxis_worker_claim_renewals_total": "the worker's claim renewal (name proposed by the rules; outcome label, renewed when it succeeded)",
 }
 
 // pendingEnv are environment variables the chart sets for code being merged
 // from another branch: the admin listener (metrics, probes) of every role.
-var pendingEnv = map[string]string{
-	adminListenEnv: "the admin listener of run/ingress/worker",
-}
+var pendingEnv = map[string]string{}
 
 // ---------------------------------------------------------------------------
 // Rendering

@@ -48,6 +48,12 @@ func setFromString(v reflect.Value, raw string) error {
 		return nil
 	}
 	switch v.Kind() {
+	case reflect.Pointer:
+		p := reflect.New(v.Type().Elem())
+		if err := setFromString(p.Elem(), raw); err != nil {
+			return err
+		}
+		v.Set(p)
 	case reflect.String:
 		v.SetString(raw)
 	case reflect.Bool:

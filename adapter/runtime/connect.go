@@ -113,46 +113,50 @@ func NewRedisClient(c config.Redis) (redis.UniversalClient, error) {
 		}
 		return fmt.Errorf("redis.url (mode %s): %w", c.Mode, err)
 	}
-	var err error
 	switch c.Mode {
 	case config.RedisSentinel:
-		o, perr := redis.ParseFailoverURL(c.URL)
-		if perr != nil {
-			return nil, hide(perr)
+		o, err := redis.ParseFailoverURL(c.URL)
+		if err != nil {
+			return nil, hide(err)
 		}
-		if o.TLSConfig, err = tlsFor(o.TLSConfig); err != nil {
+		if err := finishRedis(c, &o.TLSConfig, &o.PoolSize, tlsFor); err != nil {
 			return nil, err
-		}
-		if o.PoolSize == 0 {
-			o.PoolSize = c.PoolSize
 		}
 		return redis.NewFailoverClient(o), nil
 	case config.RedisCluster:
-		o, perr := redis.ParseClusterURL(c.URL)
-		if perr != nil {
-			return nil, hide(perr)
+		o, err := redis.ParseClusterURL(c.URL)
+		if err != nil {
+			return nil, hide(err)
 		}
-		if o.TLSConfig, err = tlsFor(o.TLSConfig); err != nil {
+		if err := finishRedis(c, &o.TLSConfig, &o.PoolSize, tlsFor); err != nil {
 			return nil, err
-		}
-		if o.PoolSize == 0 {
-			o.PoolSize = c.PoolSize
 		}
 		return redis.NewClusterClient(o), nil
 	case config.RedisStandalone, "":
-		o, perr := redis.ParseURL(c.URL)
-		if perr != nil {
-			return nil, hide(perr)
+		o, err := redis.ParseURL(c.URL)
+		if err != nil {
+			return nil, hide(err)
 		}
-		if o.TLSConfig, err = tlsFor(o.TLSConfig); err != nil {
+		if err := finishRedis(c, &o.TLSConfig, &o.PoolSize, tlsFor); err != nil {
 			return nil, err
-		}
-		if o.PoolSize == 0 {
-			o.PoolSize = c.PoolSize
 		}
 		return redis.NewClient(o), nil
 	}
 	return nil, fmt.Errorf("redis.mode: %q is not standalone, sentinel or cluster", c.Mode)
+}
+
+// finishRedis applies the TLS files and the pool size (unless the URL set
+// one) to parsed options of any mode.
+func finishRedis(c config.Redis, tlsConf **tls.Config, poolSize *int, tlsFor func(*tls.Config) (*tls.Config, error)) error {
+	t, err := tlsFor(*tlsConf)
+	if err != nil {
+		return err
+	}
+	*tlsConf = t
+	if *poolSize == 0 {
+		*poolSize = c.PoolSize
+	}
+	return nil
 }
 
 // redisAddrs describes where a client connects, for the start-up banner

@@ -33,6 +33,7 @@ func main() {
 	flag.IntVar(&o.Concurrency, "concurrency", 32, "concurrent webhook deliveries")
 	flag.Uint64Var(&o.Seed, "seed", uint64(time.Now().UnixNano()), "random seed (fault moments, duplicates)")
 	flag.BoolVar(&o.Keep, "keep", false, "keep the run directory (logs, data)")
+	flag.BoolVar(&o.LegacyConfig, "legacy-config", false, "leave out ingress.resend_delay, for a binary built before it existed (reproducing issue 13 on old code)")
 	flag.Parse()
 	if *faults != "" {
 		o.Faults = strings.Split(*faults, ",")

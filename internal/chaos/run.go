@@ -21,6 +21,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
@@ -46,6 +47,9 @@ type Options struct {
 	Seed        uint64
 	// Keep leaves the run directory (logs, data) in place.
 	Keep bool
+	// LegacyConfig omits settings older binaries do not know, to
+	// reproduce a reported defect with the code before its fix.
+	LegacyConfig bool
 }
 
 // FaultKinds are the faults a run can inject.
@@ -155,16 +159,20 @@ func (s *suite) up(ctx context.Context) error {
 	if err := s.sim.start(); err != nil {
 		return err
 	}
+	resend := fmt.Sprintf("resend_delay: %s, ", s.o.ResendDelay)
+	if s.o.LegacyConfig {
+		resend = "" // a binary from before the setting existed
+	}
 	cfg := filepath.Join(s.dir, "config.yaml")
 	y := fmt.Sprintf(`log_level: info
 nats:
   streams: {replicas: 3, duplicate_window: %s}
-ingress: {resend_delay: %s, claim_ttl: 10s, public_url: "https://adapter.example"}
+ingress: {%sclaim_ttl: 10s, public_url: "https://adapter.example"}
 worker: {claim_ttl: 15s}
 praxis: {timeout: 5s}
 applications:
   - {name: %s, merchant_id: %s, application_key: %s, secret_env: CHAOS_SECRET, return_url: "https://shop.example/return"}
-`, s.o.DuplicateWindow, s.o.ResendDelay, appName, merchant, appKey)
+`, s.o.DuplicateWindow, resend, appName, merchant, appKey)
 	if err := os.WriteFile(cfg, []byte(y), 0o640); err != nil {
 		return err
 	}
@@ -401,7 +409,11 @@ func (s *suite) drive(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.report(o, wl, events, results, sessions, cmdIDs, faults, firstTID, loadElapsed)
+	notDone, err := s.keysNotDone(ctx, wl)
+	if err != nil {
+		return err
+	}
+	return s.report(o, wl, events, results, sessions, cmdIDs, faults, firstTID, loadElapsed, notDone)
 }
 
 // injectFaults runs each configured fault at a random moment of the load
@@ -602,6 +614,35 @@ func (s *suite) scanOnce(ctx context.Context, stream string, f func(jetstream.Ms
 	}
 }
 
+// keysNotDone counts notifications answered 0 whose dedup key in Redis is
+// not marked done (issue 13, cause 3): their resends would be published
+// again, protected by the duplicate window only.
+func (s *suite) keysNotDone(ctx context.Context, wl *webhookLog) (int, error) {
+	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.redis.port)})
+	defer rdb.Close()
+	var tids []int64
+	for tid := range wl.answered {
+		tids = append(tids, tid)
+	}
+	n := 0
+	for i := 0; i < len(tids); i += 500 {
+		keys := make([]string, 0, 500)
+		for _, tid := range tids[i:min(i+500, len(tids))] {
+			keys = append(keys, "praxis:idem:"+eventID(tid))
+		}
+		vals, err := rdb.MGet(ctx, keys...).Result()
+		if err != nil {
+			return 0, fmt.Errorf("read dedup keys: %w", err)
+		}
+		for _, v := range vals {
+			if str, ok := v.(string); !ok || !strings.HasPrefix(str, "d") {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
 // simSessions counts the simulator's sessions per order id (one per
 // cashier.session effect).
 func (s *suite) simSessions(ctx context.Context) (map[string]int, error) {
@@ -631,7 +672,7 @@ func (s *suite) simSessions(ctx context.Context) (map[string]int, error) {
 }
 
 func (s *suite) report(o Options, wl *webhookLog, events map[string]int, results map[string]*result, sessions map[string]int,
-	cmdIDs []string, faults []faultRecord, firstTID int64, loadElapsed time.Duration) error {
+	cmdIDs []string, faults []faultRecord, firstTID int64, loadElapsed time.Duration, notDone int) error {
 	var failures []string
 	lost, unanswered, twice, twiceAfterMinus1, minus1 := 0, 0, 0, 0, 0
 	for i := 0; i < o.Notifications; i++ {
@@ -687,7 +728,12 @@ func (s *suite) report(o Options, wl *webhookLog, events map[string]int, results
 	fmt.Fprintf(w, "| check | value | must be |\n|---|---|---|\n")
 	fmt.Fprintf(w, "| notifications answered 0 and missing from the stream | %d | 0 |\n", lost)
 	fmt.Fprintf(w, "| notifications never answered 0 (after resends) | %d | 0 |\n", unanswered)
-	fmt.Fprintf(w, "| webhook answers -1 or unreachable (each resent) | %d | — |\n", minus1)
+	quietMust := "—"
+	if len(faults) == 0 {
+		quietMust = "0 (no fault)"
+	}
+	fmt.Fprintf(w, "| webhook answers -1 or unreachable (each resent) | %d | %s |\n", minus1, quietMust)
+	fmt.Fprintf(w, "| answered 0 but dedup key not marked done in Redis | %d | 0 |\n", notDone)
 	fmt.Fprintf(w, "| events stored twice | %d (%d of them after a -1 answer: a PubAck lost while the server stored it, resent past the window) | 0 |\n", twice, twiceAfterMinus1)
 	fmt.Fprintf(w, "| commands with exactly one Praxis effect | %d | %d |\n", oneEffect, len(cmdIDs))
 	fmt.Fprintf(w, "| commands with more than one Praxis effect | %d | 0 |\n", effects)
@@ -724,10 +770,13 @@ func (s *suite) report(o Options, wl *webhookLog, events map[string]int, results
 		fmt.Fprintf(w, "\nstored twice (first 10): %v\n", ids[:min(10, len(ids))])
 	}
 	for name, v := range map[string]int{"lost": lost, "unanswered": unanswered, "stored twice": twice, "double effects": effects,
-		"double results": finals, "missing results": missingResults, "results not ok": notOK} {
+		"double results": finals, "missing results": missingResults, "results not ok": notOK, "keys not done": notDone} {
 		if v > 0 {
 			failures = append(failures, fmt.Sprintf("%s: %d", name, v))
 		}
+	}
+	if len(faults) == 0 && minus1 > 0 {
+		failures = append(failures, fmt.Sprintf("-1 answers without any fault: %d", minus1))
 	}
 	if len(failures) > 0 {
 		sort.Strings(failures)

@@ -32,6 +32,7 @@ func main() {
 	faults := flag.String("faults", strings.Join(chaos.FaultKinds, ","), "faults in order (empty: none): "+strings.Join(chaos.FaultKinds, ","))
 	flag.IntVar(&o.Concurrency, "concurrency", 32, "concurrent webhook deliveries")
 	flag.Uint64Var(&o.Seed, "seed", uint64(time.Now().UnixNano()), "random seed (fault moments, duplicates)")
+	flag.BoolVar(&o.Sentinel, "sentinel", false, "Redis as primary + replica + 3 sentinels (redis-server --sentinel); the Redis fault kills the primary")
 	flag.BoolVar(&o.Keep, "keep", false, "keep the run directory (logs, data)")
 	flag.BoolVar(&o.LegacyConfig, "legacy-config", false, "leave out ingress.resend_delay, for a binary built before it existed (reproducing issue 13 on old code)")
 	flag.Parse()

@@ -214,3 +214,74 @@ func waitFor(ctx context.Context, check func(context.Context) error) error {
 		}
 	}
 }
+
+// sentinelSet is Redis with automatic failover: a primary and a replica
+// (both with AOF) watched by three sentinels, master set "chaos".
+type sentinelSet struct {
+	data      []*redisProc // data[0] starts as the primary
+	sentinels []*proc
+	ports     []int // sentinel ports
+}
+
+const sentinelMaster = "chaos"
+
+// url is go-redis' failover URL over the three sentinels.
+func (s *sentinelSet) url() string {
+	return fmt.Sprintf("redis://127.0.0.1:%d?master_name=%s&addr=127.0.0.1:%d&addr=127.0.0.1:%d", s.ports[0], sentinelMaster, s.ports[1], s.ports[2])
+}
+
+// startSentinel runs redis-server as the primary, a replica and three
+// sentinels (redis-server --sentinel: no redis-sentinel binary needed).
+func startSentinel(dir, bin string) (*sentinelSet, error) {
+	ss := &sentinelSet{}
+	for i := 0; i < 2; i++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		d := filepath.Join(dir, fmt.Sprintf("redis-%d", i))
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return nil, err
+		}
+		args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", d, "--appendonly", "yes",
+			"--appendfsync", "everysec", "--save", "", "--maxmemory-policy", "noeviction"}
+		if i == 1 {
+			args = append(args, "--replicaof", "127.0.0.1", strconv.Itoa(ss.data[0].port))
+		}
+		r := &redisProc{port: port, proc: &proc{name: fmt.Sprintf("redis-%d", i), bin: bin, args: args,
+			log: filepath.Join(dir, fmt.Sprintf("redis-%d.log", i))}}
+		if err := r.start(); err != nil {
+			return nil, err
+		}
+		ss.data = append(ss.data, r)
+	}
+	ports, err := freePorts(3)
+	if err != nil {
+		return nil, err
+	}
+	ss.ports = ports
+	for i, port := range ports {
+		conf := filepath.Join(dir, fmt.Sprintf("sentinel-%d.conf", i))
+		text := fmt.Sprintf("port %d\nbind 127.0.0.1\nsentinel monitor %s 127.0.0.1 %d 2\nsentinel down-after-milliseconds %s 2000\nsentinel failover-timeout %s 10000\n",
+			port, sentinelMaster, ss.data[0].port, sentinelMaster, sentinelMaster)
+		if err := os.WriteFile(conf, []byte(text), 0o640); err != nil {
+			return nil, err
+		}
+		p := &proc{name: fmt.Sprintf("sentinel-%d", i), bin: bin, args: []string{conf, "--sentinel"},
+			log: filepath.Join(dir, fmt.Sprintf("sentinel-%d.log", i))}
+		if err := p.start(); err != nil {
+			return nil, err
+		}
+		ss.sentinels = append(ss.sentinels, p)
+	}
+	return ss, nil
+}
+
+func (s *sentinelSet) kill() {
+	for _, p := range s.sentinels {
+		p.kill()
+	}
+	for _, r := range s.data {
+		r.kill()
+	}
+}

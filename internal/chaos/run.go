@@ -47,6 +47,9 @@ type Options struct {
 	Seed        uint64
 	// Keep leaves the run directory (logs, data) in place.
 	Keep bool
+	// Sentinel runs Redis as a primary, a replica and three sentinels
+	// (redis.mode sentinel); the Redis fault then kills the primary.
+	Sentinel bool
 	// LegacyConfig omits settings older binaries do not know, to
 	// reproduce a reported defect with the code before its fix.
 	LegacyConfig bool
@@ -75,6 +78,7 @@ type suite struct {
 	dir      string
 	nodes    []*natsNode
 	redis    *redisProc
+	sentinel *sentinelSet
 	sim      *proc
 	simURL   string
 	ingress  []*adapterProc
@@ -124,6 +128,9 @@ func (s *suite) stopAll() {
 	for _, n := range s.nodes {
 		n.kill()
 	}
+	if s.sentinel != nil {
+		s.sentinel.kill()
+	}
 	if s.redis != nil {
 		s.redis.kill()
 	}
@@ -139,8 +146,17 @@ func (s *suite) up(ctx context.Context) error {
 		urls = append(urls, n.url())
 	}
 	s.natsURLs = strings.Join(urls, ",")
-	if s.redis, err = startRedis(s.dir, s.o.RedisServerBin); err != nil {
-		return err
+	redisEnv := []string{}
+	if s.o.Sentinel {
+		if s.sentinel, err = startSentinel(s.dir, s.o.RedisServerBin); err != nil {
+			return err
+		}
+		redisEnv = append(redisEnv, "REDIS_URL="+s.sentinel.url(), "REDIS_MODE=sentinel")
+	} else {
+		if s.redis, err = startRedis(s.dir, s.o.RedisServerBin); err != nil {
+			return err
+		}
+		redisEnv = append(redisEnv, "REDIS_URL="+s.redis.url())
 	}
 	if s.nc, err = nats.Connect(s.natsURLs, nats.Name("praxis-chaos"), nats.MaxReconnects(-1), nats.PingInterval(2*time.Second),
 		nats.MaxPingsOutstanding(2), nats.ReconnectWait(100*time.Millisecond)); err != nil {
@@ -183,8 +199,8 @@ applications:
 				return err
 			}
 			addr := fmt.Sprintf("127.0.0.1:%d", port)
-			env := []string{"CHAOS_SECRET=" + secret, "NATS_URL=" + s.natsURLs, "REDIS_URL=" + s.redis.url(),
-				"PRAXIS_BASE_URL=" + s.simURL, "PRAXIS_INGRESS_LISTEN=" + addr, "PRAXIS_WORKER_LISTEN=" + addr}
+			env := append([]string{"CHAOS_SECRET=" + secret, "NATS_URL=" + s.natsURLs,
+				"PRAXIS_BASE_URL=" + s.simURL, "PRAXIS_INGRESS_LISTEN=" + addr, "PRAXIS_WORKER_LISTEN=" + addr}, redisEnv...)
 			a := &adapterProc{role: role, addr: addr, ready: "http://" + addr + "/readyz",
 				proc: &proc{name: fmt.Sprintf("%s-%d", role, i+1), bin: s.o.AdapterBin, env: env,
 					log: filepath.Join(s.dir, fmt.Sprintf("%s-%d.log", role, i+1)), args: []string{role, "-config", cfg}}}
@@ -450,10 +466,21 @@ func (s *suite) injectFaults(ctx context.Context, rnd *rand.Rand, loadTime time.
 			}
 			ready = n.healthy
 		case "redis-kill":
-			f.component = "redis"
-			s.redis.kill()
-			time.Sleep(2 * time.Second)
-			_ = s.redis.start()
+			if s.sentinel != nil {
+				// Kill the current primary: the sentinels promote the
+				// replica; the old primary comes back from its AOF as a
+				// replica of the new one.
+				primary := s.sentinelPrimary(ctx)
+				f.component = "redis primary " + primary.name
+				primary.kill()
+				time.Sleep(2 * time.Second)
+				_ = primary.start()
+			} else {
+				f.component = "redis"
+				s.redis.kill()
+				time.Sleep(2 * time.Second)
+				_ = s.redis.start()
+			}
 			ready = func(ctx context.Context) error { return httpOK(ctx, s.ingress[0].ready) }
 		case "ingress-kill", "worker-kill":
 			list := s.ingress
@@ -614,11 +641,31 @@ func (s *suite) scanOnce(ctx context.Context, stream string, f func(jetstream.Ms
 	}
 }
 
+// sentinelPrimary is the data node the sentinels currently name primary.
+func (s *suite) sentinelPrimary(ctx context.Context) *redisProc {
+	sc := redis.NewSentinelClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.sentinel.ports[0])})
+	defer sc.Close()
+	if addr, err := sc.GetMasterAddrByName(ctx, sentinelMaster).Result(); err == nil && len(addr) == 2 {
+		for _, r := range s.sentinel.data {
+			if fmt.Sprint(r.port) == addr[1] {
+				return r
+			}
+		}
+	}
+	return s.sentinel.data[0]
+}
+
 // keysNotDone counts notifications answered 0 whose dedup key in Redis is
 // not marked done (issue 13, cause 3): their resends would be published
 // again, protected by the duplicate window only.
 func (s *suite) keysNotDone(ctx context.Context, wl *webhookLog) (int, error) {
-	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.redis.port)})
+	var rdb redis.UniversalClient
+	if s.sentinel != nil {
+		rdb = redis.NewFailoverClient(&redis.FailoverOptions{MasterName: sentinelMaster, SentinelAddrs: []string{
+			fmt.Sprintf("127.0.0.1:%d", s.sentinel.ports[0]), fmt.Sprintf("127.0.0.1:%d", s.sentinel.ports[1])}})
+	} else {
+		rdb = redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.redis.port)})
+	}
 	defer rdb.Close()
 	var tids []int64
 	for tid := range wl.answered {

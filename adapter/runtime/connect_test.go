@@ -67,9 +67,7 @@ func TestStoreOnRedisCluster(t *testing.T) {
 			name = "autopipeline"
 		}
 		t.Run(name, func(t *testing.T) {
-			n := 0
 			storetest.Run(t, func(t *testing.T) idempotency.Store {
-				n++
 				s, err := idempotency.NewRedis(rdb, idempotency.RedisConfig{Prefix: name + ":" + t.Name() + ":idem:",
 					RecordsPrefix: name + ":" + t.Name() + ":rec:", AutoPipeline: pipe, AttemptsTTL: time.Hour})
 				require.NoError(t, err)

@@ -473,7 +473,15 @@ func (s *suite) injectFaults(ctx context.Context, rnd *rand.Rand, loadTime time.
 				primary := s.sentinelPrimary(ctx)
 				f.component = "redis primary " + primary.name
 				primary.kill()
-				time.Sleep(2 * time.Second)
+				// The adapter recovers once the sentinels promoted the
+				// replica; the old primary is restarted after that.
+				for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && s.sentinelPrimary(ctx) == primary; {
+					time.Sleep(200 * time.Millisecond)
+				}
+				rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+				_ = waitFor(rctx, func(ctx context.Context) error { return httpOK(ctx, s.ingress[0].ready) })
+				cancel()
+				f.recovered = time.Since(f.at)
 				_ = primary.start()
 			} else {
 				f.component = "redis"
@@ -498,7 +506,9 @@ func (s *suite) injectFaults(ctx context.Context, rnd *rand.Rand, loadTime time.
 		rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		_ = waitFor(rctx, ready)
 		cancel()
-		f.recovered = time.Since(f.at)
+		if f.recovered == 0 {
+			f.recovered = time.Since(f.at)
+		}
 		fmt.Fprintf(s.out, "fault %-13s on %-9s at +%5.1fs: ready again after %.1fs\n", kind, f.component, f.at.Sub(s.start).Seconds(), f.recovered.Seconds())
 		out = append(out, f)
 	}

@@ -291,7 +291,10 @@ func (s *suite) drive(ctx context.Context) error {
 			req.Header.Set(praxis.HeaderSignature, j.sig)
 			resp, err := client.Do(req)
 			if err != nil {
-				continue
+				if errors.Is(err, syscall.ECONNREFUSED) {
+					continue // nobody listens: the balancer picks the other ingress
+				}
+				break // the request died in flight (502): Praxis resends later
 			}
 			var rep struct {
 				Status int `json:"status"`

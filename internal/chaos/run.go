@@ -265,7 +265,6 @@ type faultRecord struct {
 	component string
 	at        time.Time
 	recovered time.Duration
-	failures  int // webhooks answered -1 (or unreachable) during [at, at+recovery+5s]
 }
 
 func (s *suite) drive(ctx context.Context) error {

@@ -83,3 +83,19 @@ func TestStoreOnRedisCluster(t *testing.T) {
 		})
 	}
 }
+
+// TestStoreOnRedisSentinel runs the store's contract through a Sentinel
+// (redis.mode sentinel): the client finds the primary by asking it.
+func TestStoreOnRedisSentinel(t *testing.T) {
+	url := testutil.RedisSentinel(t)
+	rdb, err := NewRedisClient(config.Redis{URL: url, Mode: config.RedisSentinel, PoolSize: 16})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rdb.Close() })
+	storetest.Run(t, func(t *testing.T) idempotency.Store {
+		s, err := idempotency.NewRedis(rdb, idempotency.RedisConfig{Prefix: t.Name() + ":idem:", RecordsPrefix: t.Name() + ":rec:",
+			AutoPipeline: true, AttemptsTTL: time.Hour})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}

@@ -23,20 +23,28 @@ func RedisServerBin() string {
 	return "/usr/bin/redis-server"
 }
 
+// requireRedisServer returns redis-server's path, or skips the test (fails
+// it under CI) when it is not installed.
+func requireRedisServer(t testing.TB, what string) string {
+	t.Helper()
+	bin := RedisServerBin()
+	if _, err := os.Stat(bin); err != nil {
+		msg := fmt.Sprintf("redis-server is not installed; the %s test needs it", what)
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s (CI is set)", msg)
+		}
+		t.Skip(msg)
+	}
+	return bin
+}
+
 // RedisCluster starts a 3-primary Redis Cluster from redis-server as child
 // processes in a temp dir and returns a go-redis cluster URL for it
 // (redis://a?addr=b&addr=c). Without redis-server the test is skipped,
 // except under CI, where it fails.
 func RedisCluster(t testing.TB) string {
 	t.Helper()
-	bin := RedisServerBin()
-	if _, err := os.Stat(bin); err != nil {
-		msg := "redis-server is not installed; the Redis Cluster test needs it"
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s (CI is set)", msg)
-		}
-		t.Skip(msg)
-	}
+	bin := requireRedisServer(t, "Redis Cluster")
 	dir := t.TempDir()
 	var addrs []string
 	for i := range 3 {
@@ -121,4 +129,38 @@ func freeClusterPort(t testing.TB) int {
 	}
 	t.Fatal("no free port pair for a Redis Cluster node")
 	return 0
+}
+
+// RedisSentinel starts a Redis primary and one sentinel watching it
+// (redis-server --sentinel, master set "testmaster") and returns a go-redis
+// failover URL for it. Skipped without redis-server, except under CI.
+func RedisSentinel(t testing.TB) string {
+	t.Helper()
+	bin := requireRedisServer(t, "Redis Sentinel")
+	dir := t.TempDir()
+	start := func(args ...string) {
+		cmd := exec.Command(bin, args...)
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start redis-server: %v", err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	}
+	primary := freeClusterPort(t)
+	start("--port", strconv.Itoa(primary), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no")
+	sentinel := freeClusterPort(t)
+	conf := filepath.Join(dir, "sentinel.conf")
+	text := fmt.Sprintf("port %d\nbind 127.0.0.1\nsentinel monitor testmaster 127.0.0.1 %d 1\n", sentinel, primary)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start(conf, "--sentinel")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	sc := redis.NewSentinelClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", sentinel), MaxRetries: -1})
+	defer sc.Close()
+	Eventually(t, 15*time.Second, 50*time.Millisecond, func() error {
+		_, err := sc.GetMasterAddrByName(ctx, "testmaster").Result()
+		return err
+	})
+	return fmt.Sprintf("redis://127.0.0.1:%d?master_name=testmaster", sentinel)
 }

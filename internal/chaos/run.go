@@ -431,7 +431,11 @@ func (s *suite) drive(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.report(o, wl, events, results, sessions, cmdIDs, faults, firstTID, loadElapsed, notDone)
+	credits, err := s.waitCredits(ctx, len(wl.answered), 2*time.Minute)
+	if err != nil {
+		return err
+	}
+	return s.report(o, wl, events, results, sessions, cmdIDs, faults, firstTID, loadElapsed, notDone, credits)
 }
 
 // injectFaults runs each configured fault at a random moment of the load
@@ -667,6 +671,32 @@ func (s *suite) sentinelPrimary(ctx context.Context) *redisProc {
 	return s.sentinel.data[0]
 }
 
+// waitCredits reads PRAXIS_LEDGER until it holds a deposit.credited
+// instruction for want distinct deposits, or the deadline passes, and
+// returns the instructions per tid.
+func (s *suite) waitCredits(ctx context.Context, want int, total time.Duration) (map[int64]int, error) {
+	deadline := time.Now().Add(total)
+	for {
+		credits := map[int64]int{}
+		err := s.scan(ctx, subjects.StreamLedger, func(m jetstream.Msg) {
+			var in struct {
+				Kind string `json:"kind"`
+				TID  int64  `json:"tid"`
+			}
+			if json.Unmarshal(m.Data(), &in) == nil && in.Kind == "deposit.credited" {
+				credits[in.TID]++
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(credits) >= want || time.Now().After(deadline) {
+			return credits, nil
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
 // keysNotDone counts notifications answered 0 whose dedup key in Redis is
 // not marked done (issue 13, cause 3): their resends would be published
 // again, protected by the duplicate window only.
@@ -731,7 +761,7 @@ func (s *suite) simSessions(ctx context.Context) (map[string]int, error) {
 }
 
 func (s *suite) report(o Options, wl *webhookLog, events map[string]int, results map[string]*result, sessions map[string]int,
-	cmdIDs []string, faults []faultRecord, firstTID int64, loadElapsed time.Duration, notDone int) error {
+	cmdIDs []string, faults []faultRecord, firstTID int64, loadElapsed time.Duration, notDone int, credits map[int64]int) error {
 	var failures []string
 	lost, unanswered, twice, twiceAfterMinus1, minus1 := 0, 0, 0, 0, 0
 	for i := 0; i < o.Notifications; i++ {
@@ -755,6 +785,15 @@ func (s *suite) report(o Options, wl *webhookLog, events map[string]int, results
 		}
 	}
 	effects, finals, missingResults, notOK, oneEffect, onlyReplayed := 0, 0, 0, 0, 0, 0
+	missingCredits, doubleCredits := 0, 0
+	for tid := range wl.answered {
+		switch n := credits[tid]; {
+		case n == 0:
+			missingCredits++
+		case n > 1:
+			doubleCredits++
+		}
+	}
 	for _, id := range cmdIDs {
 		switch n := sessions["order-"+id]; {
 		case n > 1:
@@ -794,6 +833,8 @@ func (s *suite) report(o Options, wl *webhookLog, events map[string]int, results
 	fmt.Fprintf(w, "| webhook answers -1 or unreachable (each resent) | %d | %s |\n", minus1, quietMust)
 	fmt.Fprintf(w, "| answered 0 but dedup key not marked done in Redis | %d | 0 |\n", notDone)
 	fmt.Fprintf(w, "| events stored twice | %d (%d of them after a -1 answer: a PubAck lost while the server stored it, resent past the window) | 0 |\n", twice, twiceAfterMinus1)
+	fmt.Fprintf(w, "| acknowledged deposits without a ledger credit | %d | 0 |\n", missingCredits)
+	fmt.Fprintf(w, "| deposits with more than one ledger credit | %d | 0 |\n", doubleCredits)
 	fmt.Fprintf(w, "| commands with exactly one Praxis effect | %d | %d |\n", oneEffect, len(cmdIDs))
 	fmt.Fprintf(w, "| commands with more than one Praxis effect | %d | 0 |\n", effects)
 	fmt.Fprintf(w, "| commands with more than one final result | %d | 0 |\n", finals)
@@ -829,7 +870,8 @@ func (s *suite) report(o Options, wl *webhookLog, events map[string]int, results
 		fmt.Fprintf(w, "\nstored twice (first 10): %v\n", ids[:min(10, len(ids))])
 	}
 	for name, v := range map[string]int{"lost": lost, "unanswered": unanswered, "stored twice": twice, "double effects": effects,
-		"double results": finals, "missing results": missingResults, "results not ok": notOK, "keys not done": notDone} {
+		"double results": finals, "missing results": missingResults, "results not ok": notOK, "keys not done": notDone,
+		"missing ledger credits": missingCredits, "double ledger credits": doubleCredits} {
 		if v > 0 {
 			failures = append(failures, fmt.Sprintf("%s: %d", name, v))
 		}

@@ -6,11 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/config"
 	tu "github.com/praxis-adapter/praxis-adapter/internal/testutil"
+	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
 
 // TestStreamsNotManaged: with nats.streams.manage false a process creates
@@ -48,6 +50,15 @@ applications:
 
 	r, err := start(load(true, 30*time.Second))
 	require.NoError(t, err, "the managing process creates everything")
+	js, err := jetstream.New(tu.Connect(t, srv))
+	require.NoError(t, err)
+	tu.Eventually(t, 20*time.Second, 20*time.Millisecond, func() error {
+		if _, err := js.Consumer(t.Context(), subjects.StreamCommands, subjects.ConsumerWorker); err != nil {
+			return err
+		}
+		_, err := js.Consumer(t.Context(), subjects.StreamEvents, subjects.ConsumerLedger)
+		return err
+	})
 	stop(r)
 
 	r, err = start(load(false, 30*time.Second))

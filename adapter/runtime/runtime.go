@@ -222,7 +222,12 @@ func (r *Runtime) startNATS(ctx context.Context) error {
 	var err error
 	// The ingress connection never buffers while disconnected: a publish
 	// that cannot be sent must fail now (Praxis hears -1), not land later.
-	if r.ingNC, err = conn("ingress", nats.ReconnectBufSize(-1)); err != nil {
+	// A worker-only process uses this connection for streams and readiness.
+	first := "ingress"
+	if !r.roles.Ingress {
+		first = "admin"
+	}
+	if r.ingNC, err = conn(first, nats.ReconnectBufSize(-1)); err != nil {
 		return err
 	}
 	r.js, err = NewJetStream(r.ingNC, r.cfg.NATS)

@@ -18,7 +18,7 @@ FUZZ_TARGETS = \
 	./adapter/ledger:FuzzIngressLedgerAgree \
 	./idempotency:FuzzClaimRecord
 
-.PHONY: all build run test test-short bench lint fuzz clean example-node
+.PHONY: all build run test test-short bench lint fuzz clean example-node chaos chaos-short
 
 all: lint test
 
@@ -41,6 +41,18 @@ BENCH_PKGS ?= ./adapter/praxis ./adapter/cloudevent ./subjects ./idempotency
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem $(BENCH_PKGS)
 	$(GO) run ./cmd/praxis-bench -adapter bin/praxis-adapter $(BENCH_FLAGS)
+
+## chaos: the fault-injection suite (3-node NATS cluster, Redis with AOF, 2 ingress, 2 workers, kills and pauses); not part of `make test`.
+CHAOS_FLAGS ?=
+chaos: build
+	$(GO) build -o bin/nats-server github.com/nats-io/nats-server/v2
+	$(GO) run ./cmd/praxis-chaos -adapter bin/praxis-adapter -nats-server bin/nats-server $(CHAOS_FLAGS)
+
+## chaos-short: the CI profile: a few hundred messages, one fault of each kind.
+chaos-short: build
+	$(GO) build -o bin/nats-server github.com/nats-io/nats-server/v2
+	$(GO) run ./cmd/praxis-chaos -adapter bin/praxis-adapter -nats-server bin/nats-server \
+		-notifications 1500 -commands 150 -resend-delay 5s -duplicate-window 20s $(CHAOS_FLAGS)
 
 ## lint: go vet, gofmt, and staticcheck (fetched from the Go module proxy).
 lint:

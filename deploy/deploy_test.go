@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -240,7 +241,46 @@ func (c *adapterContainer) loadConfig() {
 		return
 	}
 	_ = config.Parse(c.ConfigRaw, &c.parsed)
-	c.cfg, c.cfgErr = config.LoadBytes(c.ConfigRaw, func(k string) string { return c.Env[k] })
+	raw := c.ConfigRaw
+	// Files a Secret mounts into the container (NATS creds, nkey seed, TLS
+	// material) do not exist here; config validation stats them. Stand in
+	// an empty file at a temporary path for each, so everything else is
+	// checked as the binary would check it.
+	n, r := c.parsed.NATS, c.parsed.Redis
+	for _, p := range []string{n.CredsFile, n.NKeySeedFile, n.TLS.CAFile, n.TLS.CertFile, n.TLS.KeyFile, r.CAFile, r.CertFile, r.KeyFile} {
+		if p == "" || !filepath.IsAbs(p) {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			continue
+		}
+		dir, err := os.MkdirTemp("", "mounted-")
+		if err != nil {
+			continue
+		}
+		stand := filepath.Join(dir, filepath.Base(p))
+		if os.WriteFile(stand, nil, 0o600) == nil {
+			raw = bytes.ReplaceAll(raw, []byte(p), []byte(stand))
+		}
+	}
+	env := map[string]string{}
+	for k, v := range c.Env {
+		env[k] = v
+	}
+	for _, k := range []string{"NATS_CREDS", "NATS_NKEY_SEED_FILE", "NATS_TLS_CA_FILE", "NATS_TLS_CERT_FILE", "NATS_TLS_KEY_FILE",
+		"REDIS_CA_FILE", "REDIS_CERT_FILE", "REDIS_KEY_FILE"} {
+		if p := env[k]; filepath.IsAbs(p) {
+			if _, err := os.Stat(p); err != nil {
+				if dir, err := os.MkdirTemp("", "mounted-"); err == nil {
+					stand := filepath.Join(dir, filepath.Base(p))
+					if os.WriteFile(stand, nil, 0o600) == nil {
+						env[k] = stand
+					}
+				}
+			}
+		}
+	}
+	c.cfg, c.cfgErr = config.LoadBytes(raw, func(k string) string { return env[k] })
 }
 
 func k8sAdapterContainers(t *testing.T, objs []yamlDoc) []adapterContainer {

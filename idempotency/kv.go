@@ -47,6 +47,8 @@ type KVConfig struct {
 	// RecordsMaxAge is the records bucket's MaxAge (default 0: none). A
 	// record's own TTL is judged when it is read; this reclaims the space.
 	RecordsMaxAge time.Duration
+	// MaxBytes bounds each bucket (0 or -1: unlimited).
+	MaxBytes int64
 }
 
 func (c *KVConfig) setDefaults() {
@@ -114,6 +116,7 @@ func NewKV(ctx context.Context, js jetstream.JetStream, cfg KVConfig) (*KV, erro
 		TTL:         cfg.MaxAge,
 		Storage:     cfg.Storage,
 		Replicas:    cfg.Replicas,
+		MaxBytes:    kvMaxBytes(cfg.MaxBytes),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("idempotency: create or update KV bucket %q: %w", cfg.Bucket, err)
@@ -125,11 +128,20 @@ func NewKV(ctx context.Context, js jetstream.JetStream, cfg KVConfig) (*KV, erro
 		TTL:         cfg.RecordsMaxAge,
 		Storage:     cfg.Storage,
 		Replicas:    cfg.Replicas,
+		MaxBytes:    kvMaxBytes(cfg.MaxBytes),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("idempotency: create or update KV bucket %q: %w", cfg.RecordsBucket, err)
 	}
 	return &KV{claims: claims, records: records, maxAge: cfg.MaxAge}, nil
+}
+
+// kvMaxBytes maps "unlimited" (0 or -1) to JetStream's -1.
+func kvMaxBytes(n int64) int64 {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
 
 // kvToken is the KV store's fencing token: the revision the claim was

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -263,7 +264,7 @@ func (s *Server) publishOnce(w http.ResponseWriter, r *http.Request, c *call, ev
 		}
 	}
 	pubStart := time.Now()
-	_, err = s.deps.JS.PublishMsg(ctx, msg, jetstream.WithExpectStream(subjects.StreamEvents))
+	inProcess, err := s.publishAcked(ctx, msg)
 	if span != nil {
 		if err != nil {
 			span.RecordError(err)
@@ -273,23 +274,62 @@ func (s *Server) publishOnce(w http.ResponseWriter, r *http.Request, c *call, ev
 	}
 	s.metrics.PublishDuration.WithLabelValues(c.kind).Observe(time.Since(pubStart).Seconds())
 	if err != nil {
-		if claim.State == idempotency.Acquired {
+		// A copy "in process" is being stored by the stream right now:
+		// releasing the claim would let a resend race it, so the claim is
+		// kept (it expires, or the other request marks the key done).
+		if claim.State == idempotency.Acquired && !inProcess {
 			s.settle(func(ctx context.Context) error { return s.deps.Store.Release(ctx, claim) }, c, "release")
 			s.metrics.ClaimsReleased.WithLabelValues(c.kind).Inc()
 		}
 		s.fail(w, c, "event not stored", err)
 		return
 	}
-	if claim.State == idempotency.Acquired {
-		// The event is durable: Praxis may hear 0 now. Marking the key done
-		// is bookkeeping and runs off the reply path (the store pipelines
-		// it with others). Until it lands, a duplicate finds the key busy,
-		// is published again and absorbed by the stream's duplicate window,
-		// exactly like a concurrent duplicate; if it never lands, the claim
-		// expires in seconds with the same effect.
-		s.completeLater(claim, c)
-	}
+	// The event is durable: Praxis may hear 0 now. Marking the key done is
+	// bookkeeping and runs off the reply path (the store pipelines it with
+	// others). Until it lands, a duplicate finds the key busy, is published
+	// again and absorbed by the stream's duplicate window, exactly like a
+	// concurrent duplicate. A Busy request marks it done too, once the
+	// holder finished or its claim expired: every acknowledged key ends
+	// done, whoever held the claim (a killed ingress, an orphan claim left
+	// by a store call that ran after we gave up on it).
+	s.completeLater(claim, c)
 	s.finish(w, c, OutcomeAccepted)
+}
+
+// errCodeDuplicateInProcess is nats-server's (2.10+) answer to a publish
+// whose Nats-Msg-Id another publish is storing at this moment:
+// JSStreamDuplicateMessageConflict, HTTP-like code 409.
+const errCodeDuplicateInProcess jetstream.ErrorCode = 10158
+
+// isDuplicateInProcess reports the stream's 10158 answer.
+func isDuplicateInProcess(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeDuplicateInProcess
+}
+
+// publishAcked publishes msg to the events stream and waits for its PubAck.
+// A "duplicate message id is in process" answer means another copy of the
+// same event is being stored right now: the publish is repeated, briefly
+// backing off, until the stream answers with the (duplicate) PubAck or ctx
+// ends. inProcess reports that such an answer was seen.
+func (s *Server) publishAcked(ctx context.Context, msg *nats.Msg) (inProcess bool, err error) {
+	wait := 5 * time.Millisecond
+	for {
+		_, err = s.deps.JS.PublishMsg(ctx, msg, jetstream.WithExpectStream(subjects.StreamEvents))
+		if err == nil || !isDuplicateInProcess(err) {
+			return inProcess, err
+		}
+		inProcess = true
+		s.metrics.InProcessRetries.Inc()
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return true, fmt.Errorf("another copy was still being stored at the publish deadline: %w", err)
+		case <-t.C:
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
 }
 
 // completeLater marks a published key done in the background; Drain waits
@@ -299,8 +339,7 @@ func (s *Server) completeLater(claim idempotency.Claim, c *call) {
 	s.pending.Add(1)
 	go func() {
 		defer s.pending.Done()
-		// No deadline of our own: the store client's timeouts bound it.
-		if err := s.deps.Store.Complete(context.Background(), claim, nil, s.cfg.DoneTTL); err != nil {
+		if err := s.ensureDone(claim); err != nil {
 			s.metrics.CompleteErrors.Inc()
 			if reqID == "" {
 				reqID = s.nextRequestID()
@@ -309,6 +348,65 @@ func (s *Server) completeLater(claim idempotency.Claim, c *call) {
 				Msg("dedup complete failed; the claim expires and the stream's duplicate window covers it")
 		}
 	}()
+}
+
+// ensureDone marks the key of an acknowledged publish done. The holder
+// completes its claim, retrying store errors; a request that found the key
+// busy (or whose claim was taken over) claims it again until the key is
+// done or it acquires it, then completes. Bounded by a few claim TTLs, so
+// a live holder always finishes or expires first.
+func (s *Server) ensureDone(claim idempotency.Claim) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*s.cfg.ClaimTTL+s.cfg.PublishTimeout)
+	defer cancel()
+	wait := 20 * time.Millisecond
+	var err error
+	for {
+		if claim.State == idempotency.Acquired {
+			err = s.storeCall(ctx, func(ctx context.Context) error {
+				return s.deps.Store.Complete(ctx, claim, nil, s.cfg.DoneTTL)
+			})
+			if err == nil {
+				return nil
+			}
+			if errors.Is(err, idempotency.ErrNotHolder) {
+				claim.State = idempotency.Busy // taken over: find out by whom
+			}
+		}
+		if claim.State != idempotency.Acquired {
+			var next idempotency.Claim
+			err = s.storeCall(ctx, func(ctx context.Context) (err error) {
+				next, err = s.deps.Store.Claim(ctx, claim.Key, s.cfg.ClaimTTL)
+				return err
+			})
+			if err == nil {
+				switch next.State {
+				case idempotency.Done:
+					return nil
+				case idempotency.Acquired:
+					claim = next
+					continue
+				}
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			if err == nil {
+				err = errors.New("the key stayed claimed by another request")
+			}
+			return fmt.Errorf("mark %q done: %w", claim.Key, err)
+		case <-t.C:
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// storeCall runs one store operation bounded by the publish timeout.
+func (s *Server) storeCall(ctx context.Context, op func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.PublishTimeout)
+	defer cancel()
+	return op(ctx)
 }
 
 // Drain waits until every background completion has finished, or ctx ends.

@@ -58,6 +58,9 @@ type Metrics struct {
 	CRMDuration     *prometheus.HistogramVec
 	CRMFallbacks    *prometheus.CounterVec
 	CompleteErrors  prometheus.Counter
+	// InProcessRetries counts publishes repeated after the stream answered
+	// "duplicate message id is in process" (another copy being stored).
+	InProcessRetries prometheus.Counter
 }
 
 // NewMetrics creates the ingress metrics and registers them on reg.
@@ -103,8 +106,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "praxis_ingress_dedup_complete_errors_total",
 			Help: "Published events whose dedup key could not be marked done (the claim expires; the stream window absorbs a resend).",
 		}),
+		InProcessRetries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "praxis_ingress_publish_in_process_retries_total",
+			Help: "Publishes repeated because the stream was storing another copy of the same event (nats-server error 10158).",
+		}),
 	}
 	reg.MustRegister(m.Requests, m.Rejected, m.Duration, m.PublishDuration, m.DedupHits,
-		m.ClaimsReleased, m.CRMDuration, m.CRMFallbacks, m.CompleteErrors)
+		m.ClaimsReleased, m.CRMDuration, m.CRMFallbacks, m.CompleteErrors, m.InProcessRetries)
 	return m
 }

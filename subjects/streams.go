@@ -11,39 +11,94 @@ import (
 
 // StreamsConfig sizes the streams. Zero values take the defaults.
 type StreamsConfig struct {
-	// Replicas for every stream: 1 for a single server, 3 for a cluster.
-	Replicas int `yaml:"replicas"`
+	// Manage: the adapter creates the streams and consumers it uses and
+	// updates them to this configuration at start (default true). False:
+	// it only checks that they exist with compatible settings and names
+	// every difference (streams owned by NACK, GitOps or an operator, and
+	// accounts without stream-management permissions).
+	Manage *bool `yaml:"manage" env:"PRAXIS_NATS_MANAGE_STREAMS"`
+	// Replicas for every stream and KV bucket: 1 for a single server, 3
+	// for a cluster.
+	Replicas int `yaml:"replicas" env:"PRAXIS_NATS_REPLICAS"`
 	// EventsMaxAge keeps verified webhooks (default 30 days).
-	EventsMaxAge time.Duration `yaml:"events_max_age"`
+	EventsMaxAge time.Duration `yaml:"events_max_age" env:"PRAXIS_EVENTS_MAX_AGE"`
 	// DuplicateWindow is how long JetStream remembers a Nats-Msg-Id
-	// (default 2 minutes): it absorbs a second publish of one event after a
-	// crash between publish and marking the dedup key done.
-	DuplicateWindow time.Duration `yaml:"duplicate_window"`
+	// (default 15 minutes). It must outlast Praxis' resend delay (about 5
+	// minutes, ingress.resend_delay): a publish whose PubAck was lost may
+	// still be stored, and the resend must then be absorbed, not stored
+	// a second time.
+	DuplicateWindow time.Duration `yaml:"duplicate_window" env:"PRAXIS_DUPLICATE_WINDOW"`
 	// ResultsMaxAge keeps command results (default 7 days).
-	ResultsMaxAge time.Duration `yaml:"results_max_age"`
+	ResultsMaxAge time.Duration `yaml:"results_max_age" env:"PRAXIS_RESULTS_MAX_AGE"`
 	// DLQMaxAge keeps dead letters for operators (default 30 days).
-	DLQMaxAge time.Duration `yaml:"dlq_max_age"`
+	DLQMaxAge time.Duration `yaml:"dlq_max_age" env:"PRAXIS_DLQ_MAX_AGE"`
 	// LedgerMaxAge keeps ledger instructions (default 90 days).
-	LedgerMaxAge time.Duration `yaml:"ledger_max_age"`
+	LedgerMaxAge time.Duration `yaml:"ledger_max_age" env:"PRAXIS_LEDGER_MAX_AGE"`
+	// CommandsMaxAge drops queued commands older than this (default -1:
+	// never; a worker outage must not lose commands).
+	CommandsMaxAge time.Duration `yaml:"commands_max_age" env:"PRAXIS_COMMANDS_MAX_AGE"`
+	// Per-stream size limits: 0 takes the default, -1 is unlimited. The
+	// command stream defaults to 1,000,000 messages and 1 GiB and refuses
+	// new commands beyond (DiscardNew: the CRM's publish fails, nothing
+	// queued is dropped); the other streams are bounded by age only.
+	EventsMaxBytes   int64 `yaml:"events_max_bytes" env:"PRAXIS_EVENTS_MAX_BYTES"`
+	EventsMaxMsgs    int64 `yaml:"events_max_msgs" env:"PRAXIS_EVENTS_MAX_MSGS"`
+	CommandsMaxBytes int64 `yaml:"commands_max_bytes" env:"PRAXIS_COMMANDS_MAX_BYTES"`
+	CommandsMaxMsgs  int64 `yaml:"commands_max_msgs" env:"PRAXIS_COMMANDS_MAX_MSGS"`
+	ResultsMaxBytes  int64 `yaml:"results_max_bytes" env:"PRAXIS_RESULTS_MAX_BYTES"`
+	ResultsMaxMsgs   int64 `yaml:"results_max_msgs" env:"PRAXIS_RESULTS_MAX_MSGS"`
+	DLQMaxBytes      int64 `yaml:"dlq_max_bytes" env:"PRAXIS_DLQ_MAX_BYTES"`
+	DLQMaxMsgs       int64 `yaml:"dlq_max_msgs" env:"PRAXIS_DLQ_MAX_MSGS"`
+	LedgerMaxBytes   int64 `yaml:"ledger_max_bytes" env:"PRAXIS_LEDGER_MAX_BYTES"`
+	LedgerMaxMsgs    int64 `yaml:"ledger_max_msgs" env:"PRAXIS_LEDGER_MAX_MSGS"`
+	// KVMaxBytes bounds each embedded-store KV bucket (used without Redis;
+	// default -1, unlimited).
+	KVMaxBytes int64 `yaml:"kv_max_bytes" env:"PRAXIS_KV_MAX_BYTES"`
 	// LedgerDuplicateWindow is the ledger stream's own, longer duplicate
 	// window (default 1 hour): a ledger instruction re-published after a
 	// long record-store outage is still absorbed. Ledger traffic is small,
 	// so the window costs little memory.
-	LedgerDuplicateWindow time.Duration `yaml:"ledger_duplicate_window"`
+	LedgerDuplicateWindow time.Duration `yaml:"ledger_duplicate_window" env:"PRAXIS_LEDGER_DUPLICATE_WINDOW"`
 	// Memory uses memory storage instead of files (benchmarks only).
 	Memory bool `yaml:"memory"`
 }
 
+// DefaultDuplicateWindow is three times Praxis' resend delay (about five
+// minutes): a resend of a webhook whose PubAck was lost is still absorbed.
+const DefaultDuplicateWindow = 15 * time.Minute
+
+// ManageStreams reports whether the adapter creates and updates its streams
+// and consumers (the default) rather than only checking them.
+func (c StreamsConfig) ManageStreams() bool { return c.Manage == nil || *c.Manage }
+
 // WithDefaults fills zero fields with the documented defaults.
 func (c StreamsConfig) WithDefaults() StreamsConfig {
+	if c.Manage == nil {
+		yes := true
+		c.Manage = &yes
+	}
 	if c.Replicas == 0 {
 		c.Replicas = 1
+	}
+	defLimit := func(v *int64, def int64) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	defLimit(&c.CommandsMaxMsgs, 1_000_000)
+	defLimit(&c.CommandsMaxBytes, 1<<30)
+	for _, v := range []*int64{&c.EventsMaxBytes, &c.EventsMaxMsgs, &c.ResultsMaxBytes, &c.ResultsMaxMsgs,
+		&c.DLQMaxBytes, &c.DLQMaxMsgs, &c.LedgerMaxBytes, &c.LedgerMaxMsgs, &c.KVMaxBytes} {
+		defLimit(v, -1)
+	}
+	if c.CommandsMaxAge == 0 {
+		c.CommandsMaxAge = -1
 	}
 	if c.EventsMaxAge == 0 {
 		c.EventsMaxAge = 30 * 24 * time.Hour
 	}
 	if c.DuplicateWindow == 0 {
-		c.DuplicateWindow = 2 * time.Minute
+		c.DuplicateWindow = DefaultDuplicateWindow
 	}
 	if c.ResultsMaxAge == 0 {
 		c.ResultsMaxAge = 7 * 24 * time.Hour
@@ -71,6 +126,22 @@ func (c StreamsConfig) Validate() error {
 		return fmt.Errorf("nats.streams.ledger_duplicate_window: %v is too short; it must outlast the ledger's retries (default 1h)", c.LedgerDuplicateWindow)
 	case c.EventsMaxAge < c.DuplicateWindow:
 		return fmt.Errorf("nats.streams.events_max_age: %v is shorter than duplicate_window %v", c.EventsMaxAge, c.DuplicateWindow)
+	case c.CommandsMaxAge != -1 && c.CommandsMaxAge < time.Minute:
+		return fmt.Errorf("nats.streams.commands_max_age: %v must be -1 (never) or at least 1m", c.CommandsMaxAge)
+	}
+	for _, l := range []struct {
+		name string
+		v    int64
+	}{{"events_max_bytes", c.EventsMaxBytes}, {"events_max_msgs", c.EventsMaxMsgs}, {"commands_max_bytes", c.CommandsMaxBytes},
+		{"commands_max_msgs", c.CommandsMaxMsgs}, {"results_max_bytes", c.ResultsMaxBytes}, {"results_max_msgs", c.ResultsMaxMsgs},
+		{"dlq_max_bytes", c.DLQMaxBytes}, {"dlq_max_msgs", c.DLQMaxMsgs}, {"ledger_max_bytes", c.LedgerMaxBytes},
+		{"ledger_max_msgs", c.LedgerMaxMsgs}, {"kv_max_bytes", c.KVMaxBytes}} {
+		if l.v < -1 {
+			return fmt.Errorf("nats.streams.%s: %d must be positive, or -1 for unlimited", l.name, l.v)
+		}
+	}
+	if c.CommandsMaxBytes > 0 && c.CommandsMaxBytes < 1<<20 {
+		return fmt.Errorf("nats.streams.commands_max_bytes: %d is below 1 MiB; the command queue would refuse commands almost at once", c.CommandsMaxBytes)
 	}
 	return nil
 }
@@ -90,6 +161,8 @@ func Streams(c StreamsConfig) []jetstream.StreamConfig {
 			Storage:     storage,
 			Replicas:    c.Replicas,
 			MaxAge:      c.EventsMaxAge,
+			MaxBytes:    c.EventsMaxBytes,
+			MaxMsgs:     c.EventsMaxMsgs,
 			Duplicates:  c.DuplicateWindow,
 			Discard:     jetstream.DiscardOld,
 		},
@@ -101,6 +174,9 @@ func Streams(c StreamsConfig) []jetstream.StreamConfig {
 			Replicas:    c.Replicas,
 			Retention:   jetstream.WorkQueuePolicy,
 			Duplicates:  c.DuplicateWindow,
+			MaxAge:      max(c.CommandsMaxAge, 0),
+			MaxBytes:    c.CommandsMaxBytes,
+			MaxMsgs:     c.CommandsMaxMsgs,
 			// New commands are refused rather than old ones silently dropped.
 			Discard: jetstream.DiscardNew,
 		},
@@ -111,6 +187,8 @@ func Streams(c StreamsConfig) []jetstream.StreamConfig {
 			Storage:     storage,
 			Replicas:    c.Replicas,
 			MaxAge:      c.ResultsMaxAge,
+			MaxBytes:    c.ResultsMaxBytes,
+			MaxMsgs:     c.ResultsMaxMsgs,
 			Duplicates:  c.DuplicateWindow,
 		},
 		{
@@ -120,6 +198,8 @@ func Streams(c StreamsConfig) []jetstream.StreamConfig {
 			Storage:     storage,
 			Replicas:    c.Replicas,
 			MaxAge:      c.DLQMaxAge,
+			MaxBytes:    c.DLQMaxBytes,
+			MaxMsgs:     c.DLQMaxMsgs,
 			Duplicates:  c.DuplicateWindow,
 		},
 		{
@@ -129,6 +209,8 @@ func Streams(c StreamsConfig) []jetstream.StreamConfig {
 			Storage:     storage,
 			Replicas:    c.Replicas,
 			MaxAge:      c.LedgerMaxAge,
+			MaxBytes:    c.LedgerMaxBytes,
+			MaxMsgs:     c.LedgerMaxMsgs,
 			Duplicates:  c.LedgerDuplicateWindow,
 		},
 		{
@@ -144,8 +226,13 @@ func Streams(c StreamsConfig) []jetstream.StreamConfig {
 }
 
 // EnsureStreams creates every stream, or updates it to this configuration,
-// idempotently: it is safe for every replica to call it at start.
+// idempotently: it is safe for every replica to call it at start. With
+// nats.streams.manage false it changes nothing and only checks them (see
+// VerifyStreams).
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, c StreamsConfig) error {
+	if !c.ManageStreams() {
+		return VerifyStreams(ctx, js, c)
+	}
 	for _, sc := range Streams(c) {
 		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
 			return fmt.Errorf("ensure stream %s: %w", sc.Name, err)

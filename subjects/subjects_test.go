@@ -97,15 +97,15 @@ func TestEnsureStreamsIsIdempotent(t *testing.T) {
 	require.NoError(t, err)
 	info, err := s.Info(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, 2*time.Minute, info.Config.Duplicates)
+	assert.Equal(t, 15*time.Minute, info.Config.Duplicates)
 	assert.Equal(t, 30*24*time.Hour, info.Config.MaxAge)
 	assert.Equal(t, jetstream.FileStorage, info.Config.Storage)
 
 	// A changed setting is applied in place.
-	require.NoError(t, EnsureStreams(ctx, js, StreamsConfig{DuplicateWindow: 5 * time.Minute}))
+	require.NoError(t, EnsureStreams(ctx, js, StreamsConfig{DuplicateWindow: 20 * time.Minute}))
 	info, err = s.Info(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, 5*time.Minute, info.Config.Duplicates)
+	assert.Equal(t, 20*time.Minute, info.Config.Duplicates)
 
 	cs, err := js.Stream(ctx, StreamCommands)
 	require.NoError(t, err)

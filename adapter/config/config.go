@@ -57,10 +57,43 @@ type NATS struct {
 	URL string `yaml:"url" env:"NATS_URL"`
 	// CredsFile is a NATS credentials file for the connection (optional).
 	CredsFile string `yaml:"creds_file" env:"NATS_CREDS"`
+	// NKeySeedFile authenticates with an nkey: the file holds the user's
+	// seed (SU...). Not together with creds_file.
+	NKeySeedFile string `yaml:"nkey_seed_file" env:"NATS_NKEY_SEED_FILE"`
+	// TLS: a CA to trust (instead of the system roots) and a client
+	// certificate for mutual TLS. Setting any of them requires TLS.
+	TLS TLSFiles `yaml:"tls"`
+	// JetStreamDomain addresses JetStream in another domain (a leaf node
+	// setup); empty: the local one.
+	JetStreamDomain string `yaml:"jetstream_domain" env:"NATS_JS_DOMAIN"`
+	// Name prefixes each connection's name, which servers show in
+	// monitoring: <name>-ingress, <name>-worker (default praxis-adapter).
+	Name string `yaml:"name" env:"NATS_CONNECTION_NAME"`
+	// PingInterval and MaxPingsOutstanding decide how fast a client leaves
+	// a server that stopped answering (a stalled node): after about
+	// PingInterval × (MaxPingsOutstanding+1). Defaults 2s and 2, seconds
+	// rather than nats.go's 2 minutes × 2.
+	PingInterval        time.Duration `yaml:"ping_interval" env:"NATS_PING_INTERVAL"`
+	MaxPingsOutstanding int           `yaml:"max_pings_outstanding" env:"NATS_MAX_PINGS_OUTSTANDING"`
+	// ReconnectWait is the pause between reconnect attempts to one server
+	// (default 250ms; nats.go adds jitter). Reconnects never give up.
+	ReconnectWait time.Duration `yaml:"reconnect_wait" env:"NATS_RECONNECT_WAIT"`
+	// ConnectTimeout bounds one dial (default 5s).
+	ConnectTimeout time.Duration `yaml:"connect_timeout" env:"NATS_CONNECT_TIMEOUT"`
 	// Embedded configures the embedded server used when URL is empty.
 	Embedded EmbeddedNATS `yaml:"embedded"`
 	// Streams sizes the JetStream streams.
 	Streams subjects.StreamsConfig `yaml:"streams"`
+}
+
+// TLSFiles names PEM files for a TLS connection. Paths only: the files are
+// mounted secrets, never inlined.
+type TLSFiles struct {
+	// CAFile is a PEM bundle of the CAs to trust (default: the system roots).
+	CAFile string `yaml:"ca_file" env:"NATS_TLS_CA_FILE"`
+	// CertFile and KeyFile are a client certificate and its key (mutual TLS).
+	CertFile string `yaml:"cert_file" env:"NATS_TLS_CERT_FILE"`
+	KeyFile  string `yaml:"key_file" env:"NATS_TLS_KEY_FILE"`
 }
 
 // EmbeddedNATS configures the in-process NATS server.
@@ -78,7 +111,27 @@ type Redis struct {
 	URL string `yaml:"url" env:"REDIS_URL"`
 	// KeyPrefix namespaces every key.
 	KeyPrefix string `yaml:"key_prefix" env:"PRAXIS_REDIS_PREFIX"`
+	// Mode is how URL is read: standalone (default; redis:// or rediss://),
+	// sentinel (go-redis' failover URL: redis://[:pw@]sentinel1:26379?
+	// master_name=mymaster&addr=sentinel2:26379…), or cluster (go-redis'
+	// cluster URL: redis://node1:6379?addr=node2:6379&addr=node3:6379).
+	Mode string `yaml:"mode" env:"REDIS_MODE"`
+	// CAFile is a PEM bundle of CAs to trust for rediss:// (default: the
+	// system roots); CertFile and KeyFile a client certificate.
+	CAFile   string `yaml:"ca_file" env:"REDIS_CA_FILE"`
+	CertFile string `yaml:"cert_file" env:"REDIS_CERT_FILE"`
+	KeyFile  string `yaml:"key_file" env:"REDIS_KEY_FILE"`
+	// PoolSize is the connections per Redis node (default 256: every
+	// in-flight webhook and command holds one for a round trip).
+	PoolSize int `yaml:"pool_size" env:"REDIS_POOL_SIZE"`
 }
+
+// Redis modes (redis.mode).
+const (
+	RedisStandalone = "standalone"
+	RedisSentinel   = "sentinel"
+	RedisCluster    = "cluster"
+)
 
 // Praxis says how to reach Praxis.
 type Praxis struct {
@@ -127,6 +180,10 @@ type Ingress struct {
 	ClaimTTL time.Duration `yaml:"claim_ttl"`
 	// DoneTTL is how long a handled notification is remembered (default 72h).
 	DoneTTL time.Duration `yaml:"done_ttl"`
+	// ResendDelay is how long Praxis waits before resending a webhook
+	// answered -1 or not at all. UNCONFIRMED: about 5 minutes (default
+	// 5m). nats.streams.duplicate_window must exceed it.
+	ResendDelay time.Duration `yaml:"resend_delay" env:"PRAXIS_RESEND_DELAY"`
 	// ReplySignatureHeaders names the headers carrying our reply's
 	// signature. UNCONFIRMED: Praxis documents GT-Authentication; a
 	// third-party guide names external-request-signature. Default
@@ -398,6 +455,18 @@ func (c *Config) SetDefaults() {
 	def(&c.LogLevel, "info")
 	def(&c.LogFormat, "json")
 	defDur(&c.ShutdownTimeout, 25*time.Second)
+	def(&c.NATS.Name, "praxis-adapter")
+	defDur(&c.NATS.PingInterval, 2*time.Second)
+	if c.NATS.MaxPingsOutstanding == 0 {
+		c.NATS.MaxPingsOutstanding = 2
+	}
+	defDur(&c.NATS.ReconnectWait, 250*time.Millisecond)
+	defDur(&c.NATS.ConnectTimeout, 5*time.Second)
+	def(&c.Redis.Mode, RedisStandalone)
+	if c.Redis.PoolSize == 0 {
+		c.Redis.PoolSize = 256
+	}
+	defDur(&c.Ingress.ResendDelay, 5*time.Minute)
 	def(&c.NATS.Embedded.Listen, "127.0.0.1:14222")
 	def(&c.NATS.Embedded.StoreDir, "data/nats")
 	c.NATS.Streams = c.NATS.Streams.WithDefaults()
@@ -593,6 +662,10 @@ func (c *Config) validate(problems []string) error {
 	if c.Ingress.ClaimTTL >= c.NATS.Streams.DuplicateWindow {
 		add("ingress.claim_ttl: %v must be shorter than nats.streams.duplicate_window (%v), so a crash between claim and publish is absorbed by the stream", c.Ingress.ClaimTTL, c.NATS.Streams.DuplicateWindow)
 	}
+	if c.NATS.Streams.DuplicateWindow <= c.Ingress.ResendDelay {
+		add("nats.streams.duplicate_window: %v must exceed ingress.resend_delay (%v, Praxis' resend delay): a webhook whose PubAck was lost may be stored, and its resend must be absorbed by the window, not stored twice (default 15m)", c.NATS.Streams.DuplicateWindow, c.Ingress.ResendDelay)
+	}
+	c.validateConnections(add)
 	if c.Ingress.PublicURL != "" && !strings.HasPrefix(c.Ingress.PublicURL, "http") {
 		add("ingress.public_url: must be an http(s) URL that Praxis can reach")
 	}

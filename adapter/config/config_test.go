@@ -43,7 +43,7 @@ func TestLoadDefaultsAndSecrets(t *testing.T) {
 	assert.Equal(t, 2*time.Second, c.Ingress.PublishTimeout)
 	assert.Equal(t, 3*time.Second, c.Ingress.RequestTimeout)
 	assert.Equal(t, []string{"GT-Authentication"}, c.Ingress.ReplySignatureHeaders)
-	assert.Equal(t, 2*time.Minute, c.NATS.Streams.DuplicateWindow)
+	assert.Equal(t, 15*time.Minute, c.NATS.Streams.DuplicateWindow)
 	assert.Equal(t, 1, c.NATS.Streams.Replicas)
 	require.NotNil(t, c.Ingress.ValidationDefault.Approve)
 	assert.True(t, *c.Ingress.ValidationDefault.Approve)
@@ -86,7 +86,17 @@ func TestValidationMessagesNameTheField(t *testing.T) {
 		{"unset secret env", minimal, nil, "environment variable SANDBOX_SECRET is empty or unset"},
 		{"bad debit stage", minimal + "    payout_debit_on: approved\n", map[string]string{"SANDBOX_SECRET": "s"}, "payout_debit_on: is not requested"},
 		{"bad app name", minimal + "    name: Shop.EU\n", map[string]string{"SANDBOX_SECRET": "s"}, "must be lower-case letters"},
-		{"claim ttl beyond dup window", minimal + "ingress: {claim_ttl: 5m}\n", map[string]string{"SANDBOX_SECRET": "s"}, "ingress.claim_ttl"},
+		{"claim ttl beyond dup window", minimal + "ingress: {claim_ttl: 20m}\n", map[string]string{"SANDBOX_SECRET": "s"}, "ingress.claim_ttl"},
+		{"dup window not above resend delay", minimal + "nats: {streams: {duplicate_window: 5m}}\n", map[string]string{"SANDBOX_SECRET": "s"}, "nats.streams.duplicate_window: 5m0s must exceed ingress.resend_delay"},
+		{"resend delay from env", minimal, map[string]string{"SANDBOX_SECRET": "s", "PRAXIS_RESEND_DELAY": "20m"}, "must exceed ingress.resend_delay (20m0s"},
+		{"replicas from env", minimal, map[string]string{"SANDBOX_SECRET": "s", "PRAXIS_NATS_REPLICAS": "9"}, "nats.streams.replicas: 9"},
+		{"nats tls without url", minimal + "nats: {tls: {ca_file: /etc/hosts}}\n", map[string]string{"SANDBOX_SECRET": "s"}, "set nats.url (NATS_URL) too"},
+		{"nats cert without key", minimal + "nats: {url: 'nats://x:4222', tls: {cert_file: /etc/hosts}}\n", map[string]string{"SANDBOX_SECRET": "s"}, "cert_file and key_file go together"},
+		{"nats creds and nkey", minimal + "nats: {url: 'nats://x:4222', creds_file: /etc/hosts, nkey_seed_file: /etc/hosts}\n", map[string]string{"SANDBOX_SECRET": "s"}, "not both"},
+		{"missing ca file", minimal + "nats: {url: 'nats://x:4222', tls: {ca_file: /nonexistent/ca.pem}}\n", map[string]string{"SANDBOX_SECRET": "s"}, "nats.tls.ca_file"},
+		{"ping interval", minimal, map[string]string{"SANDBOX_SECRET": "s", "NATS_PING_INTERVAL": "1ms"}, "nats.ping_interval"},
+		{"bad redis mode", minimal, map[string]string{"SANDBOX_SECRET": "s", "REDIS_URL": "redis://x:6379", "REDIS_MODE": "ring"}, "redis.mode: \"ring\""},
+		{"manage from env", minimal, map[string]string{"SANDBOX_SECRET": "s", "PRAXIS_NATS_MANAGE_STREAMS": "maybe"}, "PRAXIS_NATS_MANAGE_STREAMS"},
 		{"unknown signature list", minimal + "praxis2: 1\n", nil, "field praxis2 not found"},
 		{"bad list override", strings.Replace(minimal, "base_url: https://gw.praxisgate.com", "base_url: https://gw.praxisgate.com\n  signature_fields: {refund: [a]}", 1), map[string]string{"SANDBOX_SECRET": "s"}, "signature_fields.refund: unknown list"},
 		{"bad currency", strings.Replace(minimal, "base_url: https://gw.praxisgate.com", "base_url: https://gw.praxisgate.com\n  currencies: {KWD: 7}", 1), map[string]string{"SANDBOX_SECRET": "s"}, "currencies.KWD"},
@@ -115,6 +125,23 @@ applications:
 	for _, want := range []string{"already used by applications[0]", "repeat applications[0]", "shop/EUR is already served by a"} {
 		assert.Contains(t, err.Error(), want)
 	}
+}
+
+// TestConnectionSettings: the cluster settings load from YAML and the
+// environment, and the redis URL is never echoed in an error.
+func TestConnectionSettings(t *testing.T) {
+	c, err := Load(writeFile(t, minimal+"nats: {url: 'nats://a:4222,nats://b:4222', streams: {manage: false}}\n"), envMap(map[string]string{
+		"SANDBOX_SECRET": "s", "PRAXIS_NATS_REPLICAS": "3", "NATS_PING_INTERVAL": "1s", "NATS_JS_DOMAIN": "hub",
+		"REDIS_URL": "redis://:pw@s1:26379?master_name=m", "REDIS_MODE": "sentinel",
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, 3, c.NATS.Streams.Replicas)
+	assert.False(t, c.NATS.Streams.ManageStreams())
+	assert.Equal(t, time.Second, c.NATS.PingInterval)
+	assert.Equal(t, 2, c.NATS.MaxPingsOutstanding)
+	assert.Equal(t, "hub", c.NATS.JetStreamDomain)
+	assert.Equal(t, RedisSentinel, c.Redis.Mode)
+	assert.Equal(t, 5*time.Minute, c.Ingress.ResendDelay)
 }
 
 func TestEnvNames(t *testing.T) {

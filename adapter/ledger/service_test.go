@@ -539,8 +539,8 @@ func TestConfigValidation(t *testing.T) {
 		want string
 	}{
 		{"unknown stage", Config{DebitOn: map[string]string{"shop": "approved"}}, `application "shop"`},
-		{"ack wait beyond the duplicate window", Config{AckWait: 3 * time.Minute}, "AckWait 3m0s must be shorter"},
-		{"retry beyond the duplicate window", Config{RetryMax: 5 * time.Minute}, "RetryMax 5m0s must be shorter"},
+		{"ack wait beyond the duplicate window", Config{AckWait: 3 * time.Minute, DuplicateWindow: 2 * time.Minute}, "AckWait 3m0s must be shorter"},
+		{"retry beyond the duplicate window", Config{RetryMax: 5 * time.Minute, DuplicateWindow: 2 * time.Minute}, "RetryMax 5m0s must be shorter"},
 		{"negative state TTL", Config{StateTTL: -time.Hour}, "StateTTL -1h0m0s must not be negative"},
 		{"re-check delays out of order", Config{RecheckBase: 2 * time.Second, RecheckMax: time.Second}, "RecheckBase 2s and RecheckMax 1s"},
 		{"horizon shorter than a re-check", Config{RecheckHorizon: 10 * time.Second, RecheckMax: 20 * time.Second}, "RecheckHorizon 10s must be at least RecheckMax 20s"},

@@ -70,7 +70,7 @@ type Runtime struct {
 	wrkNC    *nats.Conn
 	js       jetstream.JetStream
 	store    Store
-	rdb      *redis.Client
+	rdb      redis.UniversalClient
 
 	sim     *sim.Simulator
 	simHTTP *http.Server
@@ -193,7 +193,7 @@ func (r *Runtime) Endpoints() Endpoints {
 		e.NATS = redact.URLs(r.cfg.NATS.URL)
 	}
 	if r.rdb != nil {
-		e.Store = "redis " + r.rdb.Options().Addr
+		e.Store = "redis " + redisAddrs(r.rdb)
 	} else {
 		e.Store = "embedded (JetStream key-value buckets)"
 	}
@@ -221,39 +221,60 @@ func (r *Runtime) startNATS(ctx context.Context) error {
 		url = srv.ClientURL()
 		inProcess = nats.InProcessServer(srv)
 	}
-	base := []nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond), nats.Timeout(5 * time.Second),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			if err != nil {
-				r.log.Warn().Err(err).Msg("NATS disconnected")
-			}
-		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) { r.log.Info().Str("url", nc.ConnectedUrlRedacted()).Msg("NATS reconnected") }),
-	}
-	if inProcess != nil {
-		base = append(base, inProcess)
-	}
-	if r.cfg.NATS.CredsFile != "" {
-		base = append(base, nats.UserCredentials(r.cfg.NATS.CredsFile))
+	conn := func(role string, extra ...nats.Option) (*nats.Conn, error) {
+		opts, err := NATSOptions(r.cfg.NATS, role)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts,
+			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+				if err != nil {
+					r.log.Warn().Err(err).Str("role", role).Msg("NATS disconnected")
+				}
+			}),
+			nats.ReconnectHandler(func(nc *nats.Conn) {
+				r.log.Info().Str("role", role).Str("url", nc.ConnectedUrlRedacted()).Msg("NATS reconnected")
+			}))
+		if inProcess != nil {
+			opts = append(opts, inProcess)
+		}
+		nc, err := nats.Connect(url, append(opts, extra...)...)
+		if err != nil {
+			return nil, fmt.Errorf("connect %s to NATS at %s: %w", role, redact.URLs(url), redact.Error(err, url))
+		}
+		return nc, nil
 	}
 	var err error
 	// The ingress connection never buffers while disconnected: a publish
 	// that cannot be sent must fail now (Praxis hears -1), not land later.
-	r.ingNC, err = nats.Connect(url, append(base, nats.Name("praxis-adapter"), nats.ReconnectBufSize(-1))...)
-	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", redact.URLs(url), redact.Error(err, url))
+	// A worker-only process uses this connection for streams and readiness.
+	first := "ingress"
+	if !r.roles.Ingress {
+		first = "admin"
 	}
-	r.js, err = jetstream.New(r.ingNC)
+	if r.ingNC, err = conn(first, nats.ReconnectBufSize(-1)); err != nil {
+		return err
+	}
+	r.js, err = NewJetStream(r.ingNC, r.cfg.NATS)
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
 	if r.roles.Worker {
-		r.wrkNC, err = nats.Connect(url, append(base, nats.Name("praxis-adapter-worker"))...)
-		if err != nil {
-			return fmt.Errorf("connect worker to NATS at %s: %w", redact.URLs(url), redact.Error(err, url))
+		if r.wrkNC, err = conn("worker"); err != nil {
+			return err
 		}
 	}
 	_ = ctx
 	return nil
+}
+
+// managedJS is js, or (nats.streams.manage false) a handle that only checks
+// consumers and key-value buckets instead of creating them.
+func (r *Runtime) managedJS(js jetstream.JetStream) jetstream.JetStream {
+	if r.cfg.NATS.Streams.ManageStreams() {
+		return js
+	}
+	return subjects.CheckingJetStream{JetStream: js}
 }
 
 // StartEmbeddedNATS starts an in-process NATS server with JetStream, its
@@ -303,21 +324,16 @@ func splitHostPort(addr string) (string, int, error) {
 }
 
 func (r *Runtime) startStore(ctx context.Context) error {
-	if u := r.cfg.Redis.URL; u != "" {
-		opts, err := redis.ParseURL(u)
+	if r.cfg.Redis.URL != "" {
+		rdb, err := NewRedisClient(r.cfg.Redis)
 		if err != nil {
-			return fmt.Errorf("redis.url (%s): %w", redact.URL(u), redact.Error(err, u))
+			return err
 		}
-		if opts.PoolSize == 0 {
-			// Every in-flight webhook and command holds a connection for
-			// a round trip; the default (10 per CPU) queues them.
-			opts.PoolSize = 256
-		}
-		r.rdb = redis.NewClient(opts)
+		r.rdb = rdb
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		if err := r.rdb.Ping(pctx).Err(); err != nil {
-			return fmt.Errorf("redis at %s: %w", opts.Addr, redact.Error(err, u))
+			return fmt.Errorf("redis (%s): %w", redisAddrs(r.rdb), redact.Error(err, r.cfg.Redis.URL))
 		}
 		s, err := idempotency.NewRedis(r.rdb, idempotency.RedisConfig{
 			Prefix:        r.cfg.Redis.KeyPrefix + "idem:",
@@ -333,7 +349,8 @@ func (r *Runtime) startStore(ctx context.Context) error {
 		return nil
 	}
 	maxAge := max(r.cfg.Ingress.DoneTTL, r.cfg.Worker.ResultTTL)
-	s, err := idempotency.NewKV(ctx, r.js, idempotency.KVConfig{MaxAge: maxAge, Replicas: r.cfg.NATS.Streams.Replicas})
+	s, err := idempotency.NewKV(ctx, r.managedJS(r.js), idempotency.KVConfig{MaxAge: maxAge, Replicas: r.cfg.NATS.Streams.Replicas,
+		MaxBytes: r.cfg.NATS.Streams.KVMaxBytes})
 	if err != nil {
 		return err
 	}
@@ -464,10 +481,11 @@ func (r *Runtime) startWorker(ctx context.Context) error {
 		apps = append(apps, worker.Application{Name: a.Name, Credentials: cr, Locale: a.Locale, ReturnURL: a.ReturnURL,
 			RateLimit: a.RateLimit, Burst: a.Burst, AllowedCallbackURLs: a.AllowedCallbackURLs, AllowedReturnURLs: a.AllowedReturnURLs})
 	}
-	js, err := jetstream.New(r.wrkNC)
+	js, err := NewJetStream(r.wrkNC, r.cfg.NATS)
 	if err != nil {
 		return err
 	}
+	js = r.managedJS(js)
 	router, err := frontend.NewRouter(frontend.RouterConfig{Frontends: frontend.FrontendsOf(r.cfg.Applications)}, r.store)
 	if err != nil {
 		return err

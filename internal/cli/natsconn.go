@@ -10,6 +10,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/praxis-adapter/praxis-adapter/internal/redact"
+	"github.com/praxis-adapter/praxis-adapter/adapter/config"
+	"github.com/praxis-adapter/praxis-adapter/adapter/runtime"
 )
 
 // defaultNATSURL is the embedded server's address under `make run`.
@@ -32,19 +34,39 @@ func addNATSFlags(fs *flag.FlagSet) natsFlags {
 	}
 }
 
-func (f natsFlags) connect() (*nats.Conn, jetstream.JetStream, error) {
-	opts := []nats.Option{nats.Name("praxis-adapter-cli"), nats.Timeout(5 * time.Second)}
-	if *f.creds != "" {
-		opts = append(opts, nats.UserCredentials(*f.creds))
+// natsEnv is the connection settings operator commands take from the
+// environment, as the roles do (NATS_NKEY_SEED_FILE, NATS_TLS_*,
+// NATS_JS_DOMAIN, NATS_CONNECTION_NAME).
+func natsEnv(creds string) config.NATS {
+	name := os.Getenv("NATS_CONNECTION_NAME")
+	if name == "" {
+		name = "praxis-adapter"
 	}
-	nc, err := nats.Connect(*f.url, opts...)
+	return config.NATS{
+		CredsFile:    creds,
+		NKeySeedFile: os.Getenv("NATS_NKEY_SEED_FILE"),
+		TLS: config.TLSFiles{CAFile: os.Getenv("NATS_TLS_CA_FILE"), CertFile: os.Getenv("NATS_TLS_CERT_FILE"),
+			KeyFile: os.Getenv("NATS_TLS_KEY_FILE")},
+		JetStreamDomain: os.Getenv("NATS_JS_DOMAIN"),
+		Name:            name,
+		ConnectTimeout:  5 * time.Second,
+	}
+}
+
+func (f natsFlags) connect() (*nats.Conn, jetstream.JetStream, error) {
+	nc := natsEnv(*f.creds)
+	opts, err := runtime.NATSOptions(nc, "cli")
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := nats.Connect(*f.url, append(opts, nats.MaxReconnects(60))...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to NATS at %s: %w (is the adapter running? set -nats or NATS_URL)", redact.URLs(*f.url), redact.Error(err, *f.url))
 	}
-	js, err := jetstream.New(nc)
+	js, err := runtime.NewJetStream(conn, nc)
 	if err != nil {
-		nc.Close()
+		conn.Close()
 		return nil, nil, err
 	}
-	return nc, js, nil
+	return conn, js, nil
 }

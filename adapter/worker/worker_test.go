@@ -108,16 +108,17 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	require.NoError(t, err)
 
 	e.cfg = Config{
-		Applications: []Application{{Name: appName, Credentials: creds, Locale: "en-GB", ReturnURL: "https://shop.example/return"}},
-		PublicURL:    receiver.URL,
-		MaxInFlight:  32,
-		AckWait:      2 * time.Second,
-		MaxAttempts:  5,
-		RetryBase:    10 * time.Millisecond,
-		RetryMax:     40 * time.Millisecond,
-		ClaimTTL:     2 * time.Second,
-		PullWait:     100 * time.Millisecond,
-		DrainTimeout: 2 * time.Second,
+		Applications:  []Application{{Name: appName, Credentials: creds, Locale: "en-GB", ReturnURL: "https://shop.example/return"}},
+		PublicURL:     receiver.URL,
+		MaxInFlight:   32,
+		AckWait:       2 * time.Second,
+		MaxAttempts:   5,
+		RetryBase:     10 * time.Millisecond,
+		RetryMax:      40 * time.Millisecond,
+		ClaimTTL:      2 * time.Second,
+		PraxisTimeout: 300 * time.Millisecond,
+		PullWait:      100 * time.Millisecond,
+		DrainTimeout:  2 * time.Second,
 	}
 	for _, m := range mutate {
 		m(&e.cfg)
@@ -385,6 +386,9 @@ func TestWorkerDyingMidCallIsReconciledBySuccessor(t *testing.T) {
 	claim, err := e.store.Claim(t.Context(), "cmd:"+appName+":crash-1", e.cfg.ClaimTTL)
 	require.NoError(t, err)
 	require.Equal(t, idempotency.Acquired, claim.State)
+	// As the worker does, it announces the call in the claim first.
+	_, err = e.store.Renew(t.Context(), claim, idempotency.RenewOptions{Lease: e.cfg.ClaimTTL, Call: true, Keep: time.Hour})
+	require.NoError(t, err)
 	_, err = e.client.ManageTransaction(t.Context(), creds, praxis.IntentCaptureAuthorization, tid)
 	require.NoError(t, err)
 
@@ -449,7 +453,11 @@ func TestTransientErrorsAreRetried(t *testing.T) {
 	r := e.waitResult(t, "flaky-1", 1)
 	assert.Equal(t, command.OutcomeOK, r.Outcome, r.Reason)
 	assert.GreaterOrEqual(t, r.Deliveries, 3)
-	assert.True(t, r.Reconciled, "a retry of a state-changing call looks Praxis up first")
+	assert.GreaterOrEqual(t, r.Lookups, 1, "a retry of a state-changing call looks Praxis up first")
+	calls := e.sim.Effects().Calls[praxis.PathManageTransaction]
+	assert.Equal(t, calls, r.Calls, "calls says how many captures were sent, the refused ones included")
+	assert.Equal(t, r.Calls+r.Lookups, r.Attempts)
+	assert.False(t, r.Reconciled, "the outcome came from the last capture's answer, not from a lookup")
 	assert.Equal(t, 1, e.sim.Effects().Captures[tid])
 }
 

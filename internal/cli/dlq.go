@@ -20,7 +20,7 @@ import (
 )
 
 // HeaderReplayedFrom marks a command re-published from a dead letter.
-const HeaderReplayedFrom = "Praxis-Replayed-From"
+const HeaderReplayedFrom = worker.HeaderReplayedFrom
 
 func runDLQ(ctx context.Context, env *Env, args []string) error {
 	usage := "<list|show|replay> [flags] [seq]\n\n" +
@@ -121,7 +121,7 @@ func dlqList(ctx context.Context, env *Env, stream jetstream.Stream, app string,
 func dlqShow(env *Env, m *jetstream.RawStreamMsg) error {
 	fmt.Fprintf(env.Stdout, "sequence: %d\nsubject:  %s\ntime:     %s\n", m.Sequence, m.Subject, m.Time.UTC().Format(time.RFC3339Nano))
 	for _, k := range []string{worker.HeaderDLQOutcome, worker.HeaderDLQReason, worker.HeaderDLQCommandID, worker.HeaderDLQSubject,
-		worker.HeaderDLQStreamSeq, worker.HeaderDLQAttempts, worker.HeaderDLQDeliveries} {
+		worker.HeaderDLQStreamSeq, worker.HeaderDLQAttempts, worker.HeaderDLQCalls, worker.HeaderDLQLookups, worker.HeaderDLQDeliveries} {
 		if v := m.Header.Get(k); v != "" {
 			fmt.Fprintf(env.Stdout, "%s: %s\n", k, v)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -51,6 +52,9 @@ type env struct {
 	client  *praxis.Client
 	cfg     Config
 	results *collector
+	// rdb and idemPrefix reach the claim records directly.
+	rdb        *redis.Client
+	idemPrefix string
 }
 
 type collector struct {
@@ -86,7 +90,9 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	e.js, err = jetstream.New(e.nc)
 	require.NoError(t, err)
 	require.NoError(t, subjects.EnsureStreams(t.Context(), e.js, subjects.StreamsConfig{}))
-	e.store, err = idempotency.NewRedis(tu.Redis(t), idempotency.RedisConfig{Prefix: tu.Prefix(t) + "idem:", RecordsPrefix: tu.Prefix(t) + "rec:"})
+	e.rdb = tu.Redis(t)
+	e.idemPrefix = tu.Prefix(t) + "idem:"
+	e.store, err = idempotency.NewRedis(e.rdb, idempotency.RedisConfig{Prefix: e.idemPrefix, RecordsPrefix: tu.Prefix(t) + "rec:"})
 	require.NoError(t, err)
 
 	// Praxis' notifications go to a receiver that acknowledges everything:

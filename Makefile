@@ -12,7 +12,7 @@ FUZZ_TARGETS = \
 	./ingress:FuzzWebhooks \
 	./idempotency:FuzzClaimRecord
 
-.PHONY: all build run test test-short bench lint fuzz clean
+.PHONY: all build run test test-short bench soak lint fuzz clean
 
 all: lint test
 
@@ -35,6 +35,14 @@ BENCH_PKGS ?= ./adapter/praxis ./adapter/cloudevent ./subjects ./idempotency
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem $(BENCH_PKGS)
 	$(GO) run ./cmd/praxis-bench -adapter bin/praxis-adapter $(BENCH_FLAGS)
+
+## soak: the worker's at-most-once soak run (not part of `make test`): SOAK_COMMANDS state-changing
+## commands with random re-publishes, redeliveries, a worker killed mid-call and Praxis slow, losing
+## replies and processing late, through a fault proxy; prints calls per command id and results per
+## command (Redis from REDIS_URL). See RELIABILITY.md.
+SOAK_COMMANDS ?= 20000
+soak:
+	SOAK_COMMANDS=$(SOAK_COMMANDS) $(GO) test -count=1 -v -run '^TestSoak$$' -timeout 60m ./adapter/worker/
 
 ## lint: go vet, gofmt, and staticcheck (fetched from the Go module proxy).
 lint:

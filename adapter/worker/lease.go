@@ -121,6 +121,13 @@ func (w *Worker) gate(ctx context.Context, j *job, call bool) (context.Context, 
 	if call {
 		j.lastSend = t0
 	}
+	// The lease left is PraxisTimeout+ClaimTTL minus the store's answer
+	// time: refuse to call unless it clearly outlasts the call, and unless
+	// the call keeps most of its timeout (a call sent with no time left
+	// only makes an unknown outcome).
+	if took := time.Since(t0); took >= min(w.cfg.ClaimTTL, w.cfg.PraxisTimeout/2) {
+		return nil, nil, &gateError{fmt.Errorf("the store took %v to confirm the claim; not calling with the lease or the timeout mostly spent", took.Round(time.Millisecond))}
+	}
 	rctx, cancel := context.WithDeadline(ctx, t0.Add(w.cfg.PraxisTimeout))
 	return rctx, cancel, nil
 }

@@ -9,8 +9,10 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -80,11 +82,30 @@ type faultProxy struct {
 	random    *randomFaults
 	rng       *rand.Rand
 	late      sync.WaitGroup
+	// beforeEach, when set before the first request, runs at the start of
+	// every request.
+	beforeEach func()
+	// history records, per key, what the proxy did and when.
+	history map[string][]string
+	born    time.Time
+}
+
+// what returns the proxy's history of key k, for failure messages.
+func (p *faultProxy) what(k string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.history[k]...)
+}
+
+func (p *faultProxy) note(k, what string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.history[k] = append(p.history[k], fmt.Sprintf("%v %s", time.Since(p.born).Round(time.Millisecond), what))
 }
 
 func newFaultProxy(t testing.TB, target string) *faultProxy {
 	p := &faultProxy{t: t, target: target, client: &http.Client{}, steps: map[string][]step{}, forwarded: map[string]int{},
-		rng: rand.New(rand.NewPCG(1, 2))}
+		rng: rand.New(rand.NewPCG(1, 2)), history: map[string][]string{}, born: time.Now()}
 	p.srv = httptest.NewServer(p)
 	t.Cleanup(func() {
 		p.srv.Close()
@@ -158,8 +179,12 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
+	if p.beforeEach != nil {
+		p.beforeEach()
+	}
 	k := requestKey(r.URL.Path, body)
 	st := p.next(k)
+	p.note(k, fmt.Sprintf("request: step %d delay %v", st.kind, st.delay))
 	switch st.kind {
 	case stepUnsigned:
 		if st.status == 0 {
@@ -221,8 +246,18 @@ func (p *faultProxy) forward(ctx context.Context, k, path string, hdr http.Heade
 		return nil, err
 	}
 	req.Header = hdr.Clone()
-	p.mu.Lock()
-	p.forwarded[k]++
-	p.mu.Unlock()
-	return p.client.Do(req)
+	// A request counts as reaching the simulator once it was written in
+	// full: one cancelled before that never arrived.
+	var wrote atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) { wrote.Store(info.Err == nil) },
+	}))
+	resp, err := p.client.Do(req)
+	if wrote.Load() {
+		p.mu.Lock()
+		p.forwarded[k]++
+		p.mu.Unlock()
+	}
+	p.note(k, fmt.Sprintf("forwarded (written %v): err %v", wrote.Load(), err))
+	return resp, err
 }

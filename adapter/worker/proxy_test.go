@@ -209,10 +209,7 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}()
 		return
 	case stepSlow:
-		select {
-		case <-time.After(st.delay):
-		case <-r.Context().Done():
-		}
+		time.Sleep(st.delay) // processed even if the client gives up meanwhile, as Praxis would
 	case stepHook:
 		st.hook()
 	}
@@ -241,13 +238,16 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *faultProxy) forward(ctx context.Context, k, path string, hdr http.Header, body []byte) (*http.Response, error) {
+	// Once a request has arrived, Praxis processes it whether or not its
+	// client is still waiting: the forward is not cancelled with it.
+	ctx = context.WithoutCancel(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.target+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	req.Header = hdr.Clone()
 	// A request counts as reaching the simulator once it was written in
-	// full: one cancelled before that never arrived.
+	// full.
 	var wrote atomic.Bool
 	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		WroteRequest: func(info httptrace.WroteRequestInfo) { wrote.Store(info.Err == nil) },

@@ -84,6 +84,10 @@ type RenewOptions struct {
 	Call bool
 	// Lookup counts a lookup about to be made.
 	Lookup bool
+	// Retract takes back the last announced call, which provably was never
+	// sent (its request was not written): Calls drops by one, and with no
+	// call left the marker is cleared. The lease is extended as usual.
+	Retract bool
 	// Keep is how long a key that carries a call marker is kept at least.
 	Keep time.Duration
 }

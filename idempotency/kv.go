@@ -348,6 +348,8 @@ func (s *KV) Renew(ctx context.Context, c Claim, o RenewOptions) (Claim, error) 
 		cur.sent, cur.calls = now, cur.calls+1
 	case o.Lookup:
 		cur.lookups++
+	case o.Retract:
+		cur.retract()
 	}
 	cur.expires = max(cur.expires, now+leaseMs)
 	rev, err := s.claims.Update(ctx, k, cur.encode(), e.Revision())

@@ -54,8 +54,8 @@ func checkRenew(c Claim, o RenewOptions) (leaseMs, keepMs int64, err error) {
 	if leaseMs, err = ttlMillis("renew lease", o.Lease); err != nil {
 		return 0, 0, fmt.Errorf("renew %q: %w", c.Key, err)
 	}
-	if o.Call && o.Lookup {
-		return 0, 0, fmt.Errorf("renew %q: a renewal announces a call or a lookup, not both", c.Key)
+	if n := btoi(o.Call) + btoi(o.Lookup) + btoi(o.Retract); n > 1 {
+		return 0, 0, fmt.Errorf("renew %q: a renewal announces a call, a lookup or a retraction, one at most", c.Key)
 	}
 	if o.Call {
 		if keepMs, err = ttlMillis("renew keep", o.Keep); err != nil {
@@ -63,6 +63,23 @@ func checkRenew(c Claim, o RenewOptions) (leaseMs, keepMs int64, err error) {
 		}
 	}
 	return leaseMs, keepMs, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// retract takes back one announced call (see RenewOptions.Retract).
+func (r *claimRecord) retract() {
+	if r.calls > 0 {
+		r.calls--
+	}
+	if r.calls == 0 {
+		r.sent = 0
+	}
 }
 
 // ttlMillis converts a TTL to whole milliseconds, rounding up so a 1µs TTL

@@ -196,7 +196,7 @@ return string.format('%d|', now) .. rec
 `)
 
 // renewScript: KEYS[1] key; ARGV token, lease ms, op ("r" renew, "c" call,
-// "l" lookup), keep ms, attempts TTL ms. Extends the claim to at least now
+// "l" lookup, "u" retract a call never sent), keep ms, attempts TTL ms. Extends the claim to at least now
 // + lease if the token still holds it (unreleased; expired is fine while
 // nobody took over), records the call or lookup, and keeps the key at least
 // keep ms after a call. Returns "<now>|<record>", or "" when not the holder.
@@ -213,6 +213,9 @@ if ARGV[3] == 'c' then
   c = c + 1
 elseif ARGV[3] == 'l' then
   l = l + 1
+elseif ARGV[3] == 'u' then
+  if c > 0 then c = c - 1 end
+  if c == 0 then s = 0 end
 end
 local e = now + tonumber(ARGV[2])
 if exp > e then e = exp end
@@ -331,6 +334,8 @@ func (s *Redis) Renew(ctx context.Context, c Claim, o RenewOptions) (Claim, erro
 		op = "c"
 	case o.Lookup:
 		op = "l"
+	case o.Retract:
+		op = "u"
 	}
 	raw, err := s.run(ctx, renewScript, s.prefix+c.Key, c.Token, leaseMs, op, keepMs, s.attemptsTTL).Text()
 	if err != nil {

@@ -103,11 +103,18 @@ func (w *Worker) request(ctx context.Context, j *job, endpoint string, call bool
 	if err := j.app.limiter.Wait(ctx); err != nil {
 		return &praxis.Error{Outcome: praxis.OutcomeTransient, Op: endpoint, Description: "rate limit wait", Err: err}
 	}
+	lctx := ctx
 	ctx, cancel, err := w.gate(ctx, j, call)
 	if err != nil {
 		return err
 	}
 	defer cancel()
+	defer func() {
+		var pe *praxis.Error
+		if call && errors.As(err, &pe) && !pe.Sent {
+			w.retract(lctx, j) // provably never sent: take the call back
+		}
+	}()
 	var span trace.Span
 	if w.tracing {
 		ctx, span = w.tracer.Start(ctx, "praxis "+endpoint, trace.WithSpanKind(trace.SpanKindClient),

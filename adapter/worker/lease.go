@@ -126,8 +126,25 @@ func (w *Worker) gate(ctx context.Context, j *job, call bool) (context.Context, 
 	// the call keeps most of its timeout (a call sent with no time left
 	// only makes an unknown outcome).
 	if took := time.Since(t0); took >= min(w.cfg.ClaimTTL, w.cfg.PraxisTimeout/2) {
+		if call {
+			w.retract(ctx, j)
+		}
 		return nil, nil, &gateError{fmt.Errorf("the store took %v to confirm the claim; not calling with the lease or the timeout mostly spent", took.Round(time.Millisecond))}
 	}
 	rctx, cancel := context.WithDeadline(ctx, t0.Add(w.cfg.PraxisTimeout))
 	return rctx, cancel, nil
+}
+
+// retract takes back an announced call that was never sent (its request
+// was not written), so calls stays exact and, when it was the only one, no
+// marker makes the next attempt wait out the settle window. Best effort:
+// if the store does not answer, the call stays counted (never the unsafe
+// way round).
+func (w *Worker) retract(ctx context.Context, j *job) {
+	c, err := j.lease.renew(ctx, w.deps.Store, idempotency.RenewOptions{Lease: w.cfg.ClaimTTL, Retract: true})
+	if err != nil {
+		j.l().Warn().Err(err).Msg("take back a call that was never sent")
+		return
+	}
+	j.res.Calls, j.res.Lookups = c.Calls, c.Lookups
 }

@@ -435,3 +435,20 @@ func TestKilledWorkersCommandSettledWithinTheCallLease(t *testing.T) {
 	assert.Less(t, took, timeout+claimTTL+e.cfg.AckWait+3*time.Second, "settled within the call's lease plus a redelivery")
 	t.Logf("commands of the killed worker settled %v after the kill", took.Round(10*time.Millisecond))
 }
+
+// A call whose request was never written (Praxis unreachable) is taken
+// back: calls says nothing was sent, and no marker makes a retry wait out
+// the settle window or reconcile.
+func TestUnsentCallIsNotCounted(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxAttempts = 2; c.SettleWindow = time.Hour })
+	var err error
+	e.client, err = praxis.NewClient(praxis.ClientConfig{BaseURL: "http://127.0.0.1:1", Timeout: 300 * time.Millisecond})
+	require.NoError(t, err)
+	e.start(t)
+	e.publish(t, command.AuthorizationCapture, `{"id":"unsent","tid":42}`)
+	r := e.final(t, "unsent")
+	assert.Equal(t, command.OutcomeFailed, r.Outcome)
+	assert.Zero(t, r.Calls, "nothing reached Praxis")
+	assert.Zero(t, r.Lookups, "nothing to reconcile: no call may have been sent")
+	assert.Equal(t, 2, r.Deliveries, "the retry did not wait out the settle window")
+}

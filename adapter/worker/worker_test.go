@@ -43,13 +43,16 @@ var creds = praxis.Credentials{MerchantID: merchantID, ApplicationKey: appKey, S
 // env is a worker under test: real embedded NATS, real Redis, the
 // simulator as Praxis, and a results collector.
 type env struct {
-	srv     *server.Server
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	store   idempotency.Store
-	sim     *sim.Simulator
-	simURL  string
-	client  *praxis.Client
+	srv    *server.Server
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	store  idempotency.Store
+	sim    *sim.Simulator
+	simURL string
+	client *praxis.Client
+	// setup reaches the simulator directly, with a generous timeout: test
+	// setup is not what a test is about.
+	setup   *praxis.Client
 	cfg     Config
 	results *collector
 	// rdb and idemPrefix reach the claim records directly.
@@ -111,6 +114,8 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	t.Cleanup(hs.Close)
 	e.simURL = hs.URL
 	e.client, err = praxis.NewClient(praxis.ClientConfig{BaseURL: hs.URL, Timeout: 300 * time.Millisecond, LightResponses: true})
+	require.NoError(t, err)
+	e.setup, err = praxis.NewClient(praxis.ClientConfig{BaseURL: hs.URL, Timeout: 10 * time.Second, LightResponses: true})
 	require.NoError(t, err)
 
 	e.cfg = Config{
@@ -197,7 +202,7 @@ func (e *env) waitResult(t *testing.T, id string, n int) command.Result {
 func (e *env) openSession(t *testing.T, intent, order string, amount int64) string {
 	t.Helper()
 	a := amount
-	resp, err := e.client.CashierSession(t.Context(), creds, praxis.SessionRequest{
+	resp, err := e.setup.CashierSession(t.Context(), creds, praxis.SessionRequest{
 		Intent: intent, Currency: "EUR", Amount: &a, CID: "cust-1", Locale: "en-GB",
 		CustomerData:    &praxis.CustomerData{Country: "GB", FirstName: "Jane", LastName: "Doe", Email: "jane@example.com"},
 		NotificationURL: e.cfg.PublicURL, ReturnURL: "https://shop.example/r", OrderID: order,

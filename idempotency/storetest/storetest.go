@@ -56,6 +56,7 @@ func Run(t *testing.T, newStore func(t *testing.T) idempotency.Store) {
 		{"RenewFenced", testRenewFenced},
 		{"RenewKeepsClaimAlive", testRenewKeepsClaimAlive},
 		{"CallMarkerSurvivesTakeover", testCallMarker},
+		{"RetractLastCall", testRetractLastCall},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -881,9 +882,37 @@ func testCallMarker(t *testing.T, s idempotency.Store) {
 	c3, err = s.Renew(ctx, c3, idempotency.RenewOptions{Lease: long, Call: true, Keep: long})
 	require.NoError(t, err)
 	assert.Equal(t, 2, c3.Calls)
+	c3, err = s.Renew(ctx, c3, idempotency.RenewOptions{Lease: long, Retract: true})
+	require.NoError(t, err)
+	assert.Equal(t, 1, c3.Calls, "a call never sent is taken back")
+	c3, err = s.Renew(ctx, c3, idempotency.RenewOptions{Lease: long, Call: true, Keep: long})
+	require.NoError(t, err)
+	assert.Equal(t, 2, c3.Calls)
 	require.NoError(t, s.Complete(ctx, c3, []byte("v"), long))
 	rec, err = s.Get(ctx, key)
 	require.NoError(t, err)
 	assert.Equal(t, idempotency.Done, rec.State)
 	assert.Equal(t, 2, rec.Calls)
+}
+
+// testRetractLastCall: retracting the only announced call clears the
+// marker, so the next holder need not reconcile.
+func testRetractLastCall(t *testing.T, s idempotency.Store) {
+	ctx := ctxFor(t)
+	key := "retract"
+	c := acquire(t, s, key, long)
+	c, err := s.Renew(ctx, c, idempotency.RenewOptions{Lease: long, Call: true, Keep: long})
+	require.NoError(t, err)
+	require.Equal(t, 1, c.Calls)
+	c, err = s.Renew(ctx, c, idempotency.RenewOptions{Lease: long, Retract: true})
+	require.NoError(t, err)
+	assert.Zero(t, c.Calls)
+	require.NoError(t, s.Release(ctx, c))
+	c2, err := s.Claim(ctx, key, long)
+	require.NoError(t, err)
+	require.Equal(t, idempotency.Acquired, c2.State)
+	assert.Zero(t, c2.Calls, "no marker left")
+	assert.Equal(t, 2, c2.Attempts)
+	_, err = s.Renew(ctx, c2, idempotency.RenewOptions{Lease: long, Call: true, Lookup: true, Keep: long})
+	assert.Error(t, err, "one announcement at a time")
 }

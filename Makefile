@@ -18,7 +18,7 @@ FUZZ_TARGETS = \
 	./adapter/ledger:FuzzIngressLedgerAgree \
 	./idempotency:FuzzClaimRecord
 
-.PHONY: all build run test test-short bench lint fuzz clean example-node chaos chaos-short
+.PHONY: all build run test test-short bench soak lint fuzz clean example-node chaos chaos-short
 
 all: lint test
 
@@ -53,6 +53,14 @@ chaos-short: build
 	$(GO) build -o bin/nats-server github.com/nats-io/nats-server/v2
 	$(GO) run ./cmd/praxis-chaos -adapter bin/praxis-adapter -nats-server bin/nats-server \
 		-notifications 1500 -commands 150 -resend-delay 5s -duplicate-window 20s $(CHAOS_FLAGS)
+
+## soak: the worker's at-most-once soak run (not part of `make test`): SOAK_COMMANDS state-changing
+## commands with random re-publishes, redeliveries, a worker killed mid-call and Praxis slow, losing
+## replies and processing late, through a fault proxy; prints calls per command id and results per
+## command (Redis from REDIS_URL). See RELIABILITY.md.
+SOAK_COMMANDS ?= 20000
+soak:
+	SOAK_COMMANDS=$(SOAK_COMMANDS) $(GO) test -count=1 -v -run '^TestSoak$$' -timeout 60m ./adapter/worker/
 
 ## lint: go vet, gofmt, and staticcheck (fetched from the Go module proxy).
 lint:

@@ -252,8 +252,8 @@ func TestAsyncAPIHeaders(t *testing.T) {
 		got = append(got, name)
 	}
 	sort.Strings(got)
-	want := []string{"Nats-Msg-Id", worker.HeaderDLQReason, worker.HeaderDLQOutcome, worker.HeaderDLQAttempts, worker.HeaderDLQDeliveries,
-		worker.HeaderDLQSubject, worker.HeaderDLQCommandID, worker.HeaderDLQStreamSeq}
+	want := []string{"Nats-Msg-Id", worker.HeaderDLQReason, worker.HeaderDLQOutcome, worker.HeaderDLQAttempts, worker.HeaderDLQCalls, worker.HeaderDLQLookups,
+		worker.HeaderDLQDeliveries, worker.HeaderDLQSubject, worker.HeaderDLQCommandID, worker.HeaderDLQStreamSeq}
 	sort.Strings(want)
 	assert.Equal(t, want, got, "%s: components.messages.deadLetter.headers must list the headers adapter/worker sets on a dead letter", asyncAPIFile)
 

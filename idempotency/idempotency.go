@@ -59,8 +59,37 @@ type Claim struct {
 	// have crashed after acting, so the caller must reconcile before acting
 	// again. Set when State is Acquired.
 	Attempts int
+	// Calls and Lookups count the requests holders announced with Renew
+	// (Call, Lookup) under this key, across every holder so far. Calls > 0
+	// is the "a state-changing call may have been sent" marker: whoever
+	// acquires such a key must reconcile before calling again.
+	Calls   int
+	Lookups int
+	// SentAgo is how long ago, by the store's clock, the last call was
+	// announced (meaningful when Calls > 0): a lookup that finds nothing is
+	// trusted only once SentAgo exceeds the settle window.
+	SentAgo time.Duration
 	// Value is the result stored by Complete, when State is Done.
 	Value []byte
+}
+
+// RenewOptions says what a holder is about to do when it renews its claim.
+type RenewOptions struct {
+	// Lease: the claim is held for at least this long from now (a renewal
+	// never shortens it). Must be positive.
+	Lease time.Duration
+	// Call announces a state-changing call about to be sent: the store
+	// records now as the last send, counts it, and keeps the key (with
+	// this marker) for at least Keep, even after a Release.
+	Call bool
+	// Lookup counts a lookup about to be made.
+	Lookup bool
+	// Retract takes back the last announced call, which provably was never
+	// sent (its request was not written): Calls drops by one, and with no
+	// call left the marker is cleared. The lease is extended as usual.
+	Retract bool
+	// Keep is how long a key that carries a call marker is kept at least.
+	Keep time.Duration
 }
 
 // Errors callers branch on.
@@ -82,6 +111,14 @@ var (
 //     is held and unexpired, Busy. If it is done, Done with the stored value.
 //   - Complete(claim, value, doneTTL): the holder marks the key done with
 //     value, kept for doneTTL. ErrNotHolder if the claim was lost.
+//   - Renew(claim, opts): the holder extends its claim, fenced by its token,
+//     and optionally records a call or a lookup, atomically: it succeeds
+//     only while no other holder has acquired the key since (a claim that
+//     expired but was not taken over may still be renewed: nobody else can
+//     have acted). It returns the claim to use from then on (the KV store's
+//     token changes with every write) with the updated counters;
+//     ErrNotHolder if the key moved on. A holder makes a Praxis call only
+//     right after a successful Renew whose lease outlasts the call.
 //   - Release(claim): the holder gives the key back so the next Claim
 //     acquires it at once (used after a failure, so a retry is not delayed).
 //     ErrNotHolder if the claim was lost; releasing a lost claim changes nothing.
@@ -96,6 +133,7 @@ var (
 type Store interface {
 	Claim(ctx context.Context, key string, claimTTL time.Duration) (Claim, error)
 	Complete(ctx context.Context, c Claim, value []byte, doneTTL time.Duration) error
+	Renew(ctx context.Context, c Claim, o RenewOptions) (Claim, error)
 	Release(ctx context.Context, c Claim) error
 	Get(ctx context.Context, key string) (Record, error)
 	Ping(ctx context.Context) error
@@ -104,8 +142,11 @@ type Store interface {
 // Record is a key's current state as Get reports it.
 type Record struct {
 	State ClaimState // Busy for a live claim, Done when completed
-	// Attempts counts acquisitions so far.
+	// Attempts counts acquisitions so far; Calls and Lookups the requests
+	// announced under the key (see Claim).
 	Attempts int
+	Calls    int
+	Lookups  int
 	// Value is the stored result when Done.
 	Value []byte
 	// ClaimExpires is when a live claim expires (zero when Done).

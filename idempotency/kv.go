@@ -145,25 +145,37 @@ func kvMaxBytes(n int64) int64 {
 }
 
 // kvToken is the KV store's fencing token: the revision the claim was
-// written at (what Complete and Release compare-and-set on), the attempts
-// it carries, and the random part stored in the value, which recognises a
-// retried Complete or Release as the holder's own.
-func kvToken(rev uint64, attempts int, random string) string {
-	return strconv.FormatUint(rev, 10) + "." + strconv.Itoa(attempts) + "." + random
+// written at (what Complete and Release compare-and-set on), the record's
+// attempts and call counters (<attempts>[/<sent>/<calls>/<lookups>], so a
+// Release or Complete rewrites them unchanged without a read), and the
+// random part stored in the value, which recognises a retried Complete or
+// Release as the holder's own.
+func kvToken(rev uint64, rec claimRecord) string {
+	b := strconv.AppendUint(nil, rev, 10)
+	b = append(b, '.')
+	b = rec.appendMeta(b)
+	b = append(b, '.')
+	return string(append(b, rec.token...))
 }
 
-func parseKVToken(tok string) (rev uint64, attempts int, random string, err error) {
+// parseKVToken returns the revision and the record the token describes
+// (meta and random token; not done, expires unknown).
+func parseKVToken(tok string) (rev uint64, rec claimRecord, err error) {
 	parts := strings.SplitN(tok, ".", 3)
 	if len(parts) == 3 {
 		rev, err = strconv.ParseUint(parts[0], 10, 64)
-		if err == nil {
-			attempts, err = strconv.Atoi(parts[1])
+		if err == nil && (parts[1] == "" || parts[1][0] < '0' || parts[1][0] > '9') {
+			err = errCorrupt
 		}
-		if err == nil && rev > 0 && attempts > 0 && parts[2] != "" {
-			return rev, attempts, parts[2], nil
+		if err == nil {
+			err = rec.parseMeta(parts[1])
+		}
+		if err == nil && rev > 0 && parts[2] != "" {
+			rec.token = parts[2]
+			return rev, rec, nil
 		}
 	}
-	return 0, 0, "", errors.New("idempotency: token was not issued by the KV store")
+	return 0, claimRecord{}, errors.New("idempotency: token was not issued by the KV store")
 }
 
 // encodeKey maps any key onto the KV key alphabet ([-/_=.a-zA-Z0-9]),
@@ -230,7 +242,7 @@ func (s *KV) Claim(ctx context.Context, key string, claimTTL time.Duration) (Cla
 	k := encodeKey(key)
 	rec := claimRecord{attempts: 1, token: newToken()}
 	acquired := func(rev uint64) Claim {
-		return Claim{Key: key, State: Acquired, Token: kvToken(rev, rec.attempts, rec.token), Attempts: rec.attempts}
+		return rec.acquired(key, kvToken(rev, rec), s.nowMs())
 	}
 
 	rec.expires = s.nowMs() + ms
@@ -245,7 +257,7 @@ func (s *KV) Claim(ctx context.Context, key string, claimTTL time.Duration) (Cla
 		e, gerr := s.claims.Get(ctx, k)
 		if errors.Is(gerr, jetstream.ErrKeyNotFound) {
 			// Deleted or purged by hand: absent. Create writes over the marker.
-			rec.attempts, rec.expires = 1, s.nowMs()+ms
+			rec.attempts, rec.sent, rec.calls, rec.lookups, rec.expires = 1, 0, 0, 0, s.nowMs()+ms
 			if rev, err = s.claims.Create(ctx, k, rec.encode()); err == nil {
 				return acquired(rev), nil
 			}
@@ -262,9 +274,10 @@ func (s *KV) Claim(ctx context.Context, key string, claimTTL time.Duration) (Cla
 		if cur.doneLive(now) || cur.live(now) {
 			return cur.asClaim(key), nil
 		}
-		rec.attempts = 1 // an expired done record: the key starts afresh
+		rec.attempts, rec.sent, rec.calls, rec.lookups = 1, 0, 0, 0 // an expired done record: the key starts afresh
 		if !cur.done {
-			rec.attempts = cur.attempts + 1 // take over an expired or released claim
+			// Take over an expired or released claim, keeping its marker.
+			rec.attempts, rec.sent, rec.calls, rec.lookups = cur.attempts+1, cur.sent, cur.calls, cur.lookups
 		}
 		rec.expires = now + ms
 		if rev, err = s.claims.Update(ctx, k, rec.encode(), e.Revision()); err == nil {
@@ -279,7 +292,7 @@ func (s *KV) Complete(ctx context.Context, c Claim, value []byte, doneTTL time.D
 	if err := checkClaim("complete", c); err != nil {
 		return err
 	}
-	rev, attempts, random, err := parseKVToken(c.Token)
+	rev, rec, err := parseKVToken(c.Token)
 	if err != nil {
 		return fmt.Errorf("complete %q: %w", c.Key, err)
 	}
@@ -287,9 +300,9 @@ func (s *KV) Complete(ctx context.Context, c Claim, value []byte, doneTTL time.D
 	if err != nil {
 		return fmt.Errorf("complete %q: %w", c.Key, err)
 	}
-	rec := claimRecord{done: true, attempts: attempts, expires: s.nowMs() + ms, token: random, value: value}
+	rec.done, rec.expires, rec.value = true, s.nowMs()+ms, value
 	return s.replace(ctx, "complete", c.Key, rec, rev, func(cur claimRecord) bool {
-		return cur.done && cur.token == random // our own earlier Complete
+		return cur.done && cur.token == rec.token // our own earlier Complete
 	})
 }
 
@@ -298,14 +311,67 @@ func (s *KV) Release(ctx context.Context, c Claim) error {
 	if err := checkClaim("release", c); err != nil {
 		return err
 	}
-	rev, attempts, random, err := parseKVToken(c.Token)
+	rev, rec, err := parseKVToken(c.Token)
 	if err != nil {
 		return fmt.Errorf("release %q: %w", c.Key, err)
 	}
-	rec := claimRecord{attempts: attempts, expires: 0, token: random}
+	rec.expires = 0
 	return s.replace(ctx, "release", c.Key, rec, rev, func(cur claimRecord) bool {
-		return !cur.done && cur.expires == 0 && cur.token == random // our own earlier Release
+		return !cur.done && cur.expires == 0 && cur.token == rec.token // our own earlier Release
 	})
+}
+
+// Renew extends the holder's claim and records a call or lookup: a read,
+// then a compare-and-set on the revision read, so a takeover in between
+// makes it fail rather than overwrite the new holder.
+func (s *KV) Renew(ctx context.Context, c Claim, o RenewOptions) (Claim, error) {
+	leaseMs, _, err := checkRenew(c, o)
+	if err != nil {
+		return Claim{}, err
+	}
+	if o.Call && o.Keep > s.maxAge {
+		return Claim{}, fmt.Errorf("renew %q: keep %v exceeds the KV bucket's MaxAge %v (raise KVConfig.MaxAge)", c.Key, o.Keep, s.maxAge)
+	}
+	if o.Lease > s.maxAge {
+		return Claim{}, fmt.Errorf("renew %q: lease %v exceeds the KV bucket's MaxAge %v", c.Key, o.Lease, s.maxAge)
+	}
+	_, mine, err := parseKVToken(c.Token)
+	if err != nil {
+		return Claim{}, fmt.Errorf("renew %q: %w", c.Key, err)
+	}
+	k := encodeKey(c.Key)
+	e, err := s.claims.Get(ctx, k)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Claim{}, fmt.Errorf("renew %q: %w", c.Key, ErrNotHolder)
+	}
+	if err != nil {
+		return Claim{}, fmt.Errorf("renew %q in KV bucket %s: %w", c.Key, s.claims.Bucket(), err)
+	}
+	cur, err := decodeClaimRecord(string(e.Value()))
+	if err != nil {
+		return Claim{}, fmt.Errorf("renew %q in KV bucket %s: %w", c.Key, s.claims.Bucket(), err)
+	}
+	if cur.done || cur.expires == 0 || cur.token != mine.token {
+		return Claim{}, fmt.Errorf("renew %q: %w", c.Key, ErrNotHolder)
+	}
+	now := s.nowMs()
+	switch {
+	case o.Call:
+		cur.sent, cur.calls = now, cur.calls+1
+	case o.Lookup:
+		cur.lookups++
+	case o.Retract:
+		cur.retract()
+	}
+	cur.expires = max(cur.expires, now+leaseMs)
+	rev, err := s.claims.Update(ctx, k, cur.encode(), e.Revision())
+	if isCASConflict(err) {
+		return Claim{}, fmt.Errorf("renew %q: %w", c.Key, ErrNotHolder)
+	}
+	if err != nil {
+		return Claim{}, fmt.Errorf("renew %q in KV bucket %s: %w", c.Key, s.claims.Bucket(), err)
+	}
+	return cur.acquired(c.Key, kvToken(rev, cur), now), nil
 }
 
 // replace writes rec over the claim written at rev. When the key moved on,

@@ -46,6 +46,42 @@ func newToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// checkRenew validates RenewOptions.
+func checkRenew(c Claim, o RenewOptions) (leaseMs, keepMs int64, err error) {
+	if err := checkClaim("renew", c); err != nil {
+		return 0, 0, err
+	}
+	if leaseMs, err = ttlMillis("renew lease", o.Lease); err != nil {
+		return 0, 0, fmt.Errorf("renew %q: %w", c.Key, err)
+	}
+	if n := btoi(o.Call) + btoi(o.Lookup) + btoi(o.Retract); n > 1 {
+		return 0, 0, fmt.Errorf("renew %q: a renewal announces a call, a lookup or a retraction, one at most", c.Key)
+	}
+	if o.Call {
+		if keepMs, err = ttlMillis("renew keep", o.Keep); err != nil {
+			return 0, 0, fmt.Errorf("renew %q: %w", c.Key, err)
+		}
+	}
+	return leaseMs, keepMs, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// retract takes back one announced call (see RenewOptions.Retract).
+func (r *claimRecord) retract() {
+	if r.calls > 0 {
+		r.calls--
+	}
+	if r.calls == 0 {
+		r.sent = 0
+	}
+}
+
 // ttlMillis converts a TTL to whole milliseconds, rounding up so a 1µs TTL
 // is not silently turned into "no expiry".
 func ttlMillis(what string, d time.Duration) (int64, error) {
@@ -66,12 +102,64 @@ func ttlMillis(what string, d time.Duration) (int64, error) {
 // the backend enforces itself (Redis key TTL). The token is kept in done
 // records so that a Complete retried after a lost reply is recognised as
 // the holder's own. The Redis Lua scripts write the same format.
+//
+// Unless it is 1 with nothing recorded, <attempts> is written as
+// <attempts>/<sent>/<calls>/<lookups>: sent is the Unix ms of the last
+// state-changing call (the "may have been sent" marker), calls and lookups
+// count the Praxis requests made under the key. Records written before
+// these fields existed decode with attempts > 1 read as "an earlier holder
+// may have called, long ago" (sent 1, calls attempts-1).
 type claimRecord struct {
 	done     bool
 	attempts int
+	sent     int64
+	calls    int
+	lookups  int
 	expires  int64
 	token    string
 	value    []byte
+}
+
+// appendMeta writes <attempts>[/<sent>/<calls>/<lookups>].
+func (r claimRecord) appendMeta(b []byte) []byte {
+	b = strconv.AppendInt(b, int64(r.attempts), 10)
+	if r.attempts == 1 && r.sent == 0 && r.calls == 0 && r.lookups == 0 {
+		return b // the short legacy form is unambiguous only for a first claim
+	}
+	b = append(b, '/')
+	b = strconv.AppendInt(b, r.sent, 10)
+	b = append(b, '/')
+	b = strconv.AppendInt(b, int64(r.calls), 10)
+	b = append(b, '/')
+	return strconv.AppendInt(b, int64(r.lookups), 10)
+}
+
+// parseMeta reads <attempts>[/<sent>/<calls>/<lookups>] into r.
+func (r *claimRecord) parseMeta(s string) error {
+	parts := strings.Split(s, "/")
+	if len(parts) != 1 && len(parts) != 4 {
+		return errCorrupt
+	}
+	attempts, err := strconv.Atoi(parts[0])
+	if err != nil || attempts < 1 || parts[0][0] == '+' {
+		return errCorrupt
+	}
+	r.attempts = attempts
+	if len(parts) == 1 {
+		if attempts > 1 {
+			r.sent, r.calls = 1, attempts-1 // legacy: an earlier holder may have called
+		}
+		return nil
+	}
+	sent, err1 := strconv.ParseInt(parts[1], 10, 64)
+	calls, err2 := strconv.Atoi(parts[2])
+	lookups, err3 := strconv.Atoi(parts[3])
+	if err1 != nil || err2 != nil || err3 != nil || sent < 0 || calls < 0 || lookups < 0 ||
+		(attempts == 1 && sent == 0 && calls == 0 && lookups == 0) || (calls > 0) != (sent > 0) {
+		return errCorrupt
+	}
+	r.sent, r.calls, r.lookups = sent, calls, lookups
+	return nil
 }
 
 func (r claimRecord) encode() []byte {
@@ -81,7 +169,7 @@ func (r claimRecord) encode() []byte {
 	} else {
 		b = append(b, 'p')
 	}
-	b = strconv.AppendInt(b, int64(r.attempts), 10)
+	b = r.appendMeta(b)
 	b = append(b, ':')
 	b = strconv.AppendInt(b, r.expires, 10)
 	b = append(b, ':')
@@ -113,16 +201,15 @@ func decodeClaimRecord(s string) (claimRecord, error) {
 	if i < 0 {
 		return r, errCorrupt
 	}
-	attempts, err := strconv.Atoi(s[:i])
-	if err != nil || attempts < 1 {
-		return r, errCorrupt
+	if err := r.parseMeta(s[:i]); err != nil {
+		return r, err
 	}
-	r.attempts = attempts
 	s = s[i+1:]
 	i = strings.IndexByte(s, ':')
 	if i < 0 {
 		return r, errCorrupt
 	}
+	var err error
 	if r.expires, err = strconv.ParseInt(s[:i], 10, 64); err != nil {
 		return r, errCorrupt
 	}
@@ -154,7 +241,7 @@ func (r claimRecord) doneLive(nowMs int64) bool {
 // asClaim turns the record into Claim's answer for a caller that is not
 // its holder.
 func (r claimRecord) asClaim(key string) Claim {
-	c := Claim{Key: key, State: Busy, Attempts: r.attempts}
+	c := Claim{Key: key, State: Busy, Attempts: r.attempts, Calls: r.calls, Lookups: r.lookups}
 	if r.done {
 		c.State = Done
 		c.Value = r.value
@@ -162,10 +249,20 @@ func (r claimRecord) asClaim(key string) Claim {
 	return c
 }
 
+// acquired is Claim's answer for the record's holder at now (Unix ms, the
+// store's clock).
+func (r claimRecord) acquired(key, token string, nowMs int64) Claim {
+	c := Claim{Key: key, State: Acquired, Token: token, Attempts: r.attempts, Calls: r.calls, Lookups: r.lookups}
+	if r.calls > 0 {
+		c.SentAgo = time.Duration(max(0, nowMs-r.sent)) * time.Millisecond
+	}
+	return c
+}
+
 // asRecord turns a live record into Get's answer.
 func (r claimRecord) asRecord() Record {
 	if r.done {
-		return Record{State: Done, Attempts: r.attempts, Value: r.value}
+		return Record{State: Done, Attempts: r.attempts, Calls: r.calls, Lookups: r.lookups, Value: r.value}
 	}
-	return Record{State: Busy, Attempts: r.attempts, ClaimExpires: time.UnixMilli(r.expires)}
+	return Record{State: Busy, Attempts: r.attempts, Calls: r.calls, Lookups: r.lookups, ClaimExpires: time.UnixMilli(r.expires)}
 }

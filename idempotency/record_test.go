@@ -15,10 +15,14 @@ func TestClaimRecordCodec(t *testing.T) {
 		enc  string
 	}{
 		{"claim", claimRecord{attempts: 1, expires: 1700000000123, token: "tok"}, "p1:1700000000123:tok"},
-		{"released", claimRecord{attempts: 3, expires: 0, token: "tok"}, "p3:0:tok"},
-		{"done", claimRecord{done: true, attempts: 2, token: "tok", value: []byte(`{"a":1}`)}, `d2:0:tok:{"a":1}`},
+		{"released", claimRecord{attempts: 3, expires: 0, token: "tok"}, "p3/0/0/0:0:tok"},
+		{"legacy released: may have called", claimRecord{attempts: 3, sent: 1, calls: 2, token: "tok"}, "p3/1/2/0:0:tok"},
+		{"done", claimRecord{done: true, attempts: 2, token: "tok", value: []byte(`{"a":1}`)}, `d2/0/0/0:0:tok:{"a":1}`},
 		{"done, value with colons", claimRecord{done: true, attempts: 1, expires: 5, token: "t", value: []byte("a:b:")}, "d1:5:t:a:b:"},
 		{"done, empty value", claimRecord{done: true, attempts: 1, token: "t", value: []byte{}}, "d1:0:t:"},
+		{"claim with a call marker", claimRecord{attempts: 2, sent: 1700000000001, calls: 1, lookups: 3, expires: 9, token: "t"}, "p2/1700000000001/1/3:9:t"},
+		{"lookups only", claimRecord{attempts: 1, lookups: 1, expires: 9, token: "t"}, "p1/0/0/1:9:t"},
+		{"done with a call marker", claimRecord{done: true, attempts: 1, sent: 5, calls: 2, token: "t", value: []byte("v")}, "d1/5/2/0:0:t:v"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -30,9 +34,17 @@ func TestClaimRecordCodec(t *testing.T) {
 	}
 }
 
+func TestLegacyClaimRecordMayHaveCalled(t *testing.T) {
+	got, err := decodeClaimRecord("p3:0:tok")
+	require.NoError(t, err)
+	assert.Equal(t, claimRecord{attempts: 3, sent: 1, calls: 2, token: "tok"}, got,
+		"a record from before the call marker: earlier holders may have called, long ago")
+}
+
 func TestClaimRecordCorrupt(t *testing.T) {
 	for _, raw := range []string{
 		"", "p", "x1:0:t", "p1", "p1:0", "pa:0:t", "p0:0:t", "p-1:0:t", "p1:x:t", "d1:0:t", "d1:0", "processing", "processed",
+		"p1/0/0/0:0:t", "p1/5/0/0:0:t", "p1/0/1/0:0:t", "p1/1/1:0:t", "p1/-1/1/0:0:t",
 	} {
 		_, err := decodeClaimRecord(raw)
 		assert.ErrorIs(t, err, errCorrupt, "%q", raw)
@@ -76,13 +88,17 @@ func TestEncodeKey(t *testing.T) {
 }
 
 func TestKVToken(t *testing.T) {
-	rev, attempts, random, err := parseKVToken(kvToken(42, 3, "r4nd-_"))
+	rec := claimRecord{attempts: 3, sent: 1700000000123, calls: 2, lookups: 1, token: "r4nd-_"}
+	rev, got, err := parseKVToken(kvToken(42, rec))
 	require.NoError(t, err)
 	assert.Equal(t, uint64(42), rev)
-	assert.Equal(t, 3, attempts)
-	assert.Equal(t, "r4nd-_", random)
-	for _, bad := range []string{"", "forged", "1.1", "0.1.x", "1.0.x", "x.1.y", "1.x.y", "1.1."} {
-		_, _, _, err := parseKVToken(bad)
+	assert.Equal(t, rec, got)
+	rev, got, err = parseKVToken(kvToken(7, claimRecord{attempts: 1, token: "t"}))
+	require.NoError(t, err)
+	assert.Equal(t, uint64(7), rev)
+	assert.Equal(t, claimRecord{attempts: 1, token: "t"}, got)
+	for _, bad := range []string{"", "forged", "1.1", "0.1.x", "1.0.x", "x.1.y", "1.x.y", "1.1.", "1.1/0/0/0.x", "1.2/5/0/0.x", "1.+1.x"} {
+		_, _, err := parseKVToken(bad)
 		assert.Error(t, err, "%q", bad)
 	}
 }

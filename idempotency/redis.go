@@ -157,24 +157,75 @@ local function parse(v)
   return kind, string.sub(v, 2, c1 - 1), exp, token
 end
 local corrupt = 'idempotency: key holds a record this store did not write'
+local function meta(n)
+  local a, s, c, l = string.match(n, '^(%d+)/(%d+)/(%d+)/(%d+)$')
+  if a then return tonumber(a), tonumber(s), tonumber(c), tonumber(l) end
+  a = tonumber(n)
+  if not a then return nil end
+  if a > 1 then return a, 1, a - 1, 0 end
+  return a, 0, 0, 0
+end
+local function fmtmeta(a, s, c, l)
+  if a == 1 and s == 0 and c == 0 and l == 0 then return string.format('%d', a) end
+  return string.format('%d/%d/%d/%d', a, s, c, l)
+end
 `
 )
 
 // claimScript: KEYS[1] key; ARGV claim ms, key TTL ms, new token. Returns
-// the record now stored: ours when acquired, the holder's when busy, the
-// done record when done.
+// "<server now ms>|<record now stored>": ours when acquired, the holder's
+// when busy, the done record when done. A takeover keeps the earlier
+// holders' call marker and counters, and the key's longer TTL.
 var claimScript = redis.NewScript(luaNow + luaParse + `
 local v = redis.call('GET', KEYS[1])
-local attempts = 1
+local a, s, c, l = 1, 0, 0, 0
+local ttl = tonumber(ARGV[2])
 if v then
   local kind, n, exp = parse(v)
   if not kind then return redis.error_reply(corrupt) end
-  if kind == 'd' or exp > now then return v end
-  attempts = tonumber(n) + 1
+  if kind == 'd' or exp > now then return string.format('%d|', now) .. v end
+  a, s, c, l = meta(n)
+  if not a then return redis.error_reply(corrupt) end
+  a = a + 1
+  local pttl = redis.call('PTTL', KEYS[1])
+  if pttl > ttl then ttl = pttl end
 end
-local rec = string.format('p%d:%d:%s', attempts, now + tonumber(ARGV[1]), ARGV[3])
-redis.call('SET', KEYS[1], rec, 'PX', ARGV[2])
-return rec
+local rec = string.format('p%s:%d:%s', fmtmeta(a, s, c, l), now + tonumber(ARGV[1]), ARGV[3])
+redis.call('SET', KEYS[1], rec, 'PX', ttl)
+return string.format('%d|', now) .. rec
+`)
+
+// renewScript: KEYS[1] key; ARGV token, lease ms, op ("r" renew, "c" call,
+// "l" lookup, "u" retract a call never sent), keep ms, attempts TTL ms. Extends the claim to at least now
+// + lease if the token still holds it (unreleased; expired is fine while
+// nobody took over), records the call or lookup, and keeps the key at least
+// keep ms after a call. Returns "<now>|<record>", or "" when not the holder.
+var renewScript = redis.NewScript(luaNow + luaParse + `
+local v = redis.call('GET', KEYS[1])
+if not v then return '' end
+local kind, n, exp, token = parse(v)
+if not kind then return redis.error_reply(corrupt) end
+if kind ~= 'p' or token ~= ARGV[1] or exp == 0 then return '' end
+local a, s, c, l = meta(n)
+if not a then return redis.error_reply(corrupt) end
+if ARGV[3] == 'c' then
+  s = now
+  c = c + 1
+elseif ARGV[3] == 'l' then
+  l = l + 1
+elseif ARGV[3] == 'u' then
+  if c > 0 then c = c - 1 end
+  if c == 0 then s = 0 end
+end
+local e = now + tonumber(ARGV[2])
+if exp > e then e = exp end
+local ttl = e - now + tonumber(ARGV[5])
+if ARGV[3] == 'c' and tonumber(ARGV[4]) > ttl then ttl = tonumber(ARGV[4]) end
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl > ttl then ttl = pttl end
+local rec = string.format('p%s:%d:%s', fmtmeta(a, s, c, l), e, token)
+redis.call('SET', KEYS[1], rec, 'PX', ttl)
+return string.format('%d|', now) .. rec
 `)
 
 // completeScript: KEYS[1] key; ARGV token, value, done TTL ms. Returns 1
@@ -247,14 +298,57 @@ func (s *Redis) Claim(ctx context.Context, key string, claimTTL time.Duration) (
 	if err != nil {
 		return Claim{}, fmt.Errorf("claim %q in redis: %w", key, err)
 	}
-	rec, err := decodeClaimRecord(raw)
+	now, rec, err := decodeTimedRecord(raw)
 	if err != nil {
 		return Claim{}, fmt.Errorf("claim %q in redis: %w", key, err)
 	}
 	if !rec.done && rec.token == token {
-		return Claim{Key: key, State: Acquired, Token: token, Attempts: rec.attempts}, nil
+		return rec.acquired(key, token, now), nil
 	}
 	return rec.asClaim(key), nil
+}
+
+// decodeTimedRecord splits a script's "<now ms>|<record>" answer.
+func decodeTimedRecord(raw string) (int64, claimRecord, error) {
+	i := strings.IndexByte(raw, '|')
+	if i < 0 {
+		return 0, claimRecord{}, errCorrupt
+	}
+	now, err := strconv.ParseInt(raw[:i], 10, 64)
+	if err != nil {
+		return 0, claimRecord{}, errCorrupt
+	}
+	rec, err := decodeClaimRecord(raw[i+1:])
+	return now, rec, err
+}
+
+// Renew extends the holder's claim and records a call or lookup; one round trip.
+func (s *Redis) Renew(ctx context.Context, c Claim, o RenewOptions) (Claim, error) {
+	leaseMs, keepMs, err := checkRenew(c, o)
+	if err != nil {
+		return Claim{}, err
+	}
+	op := "r"
+	switch {
+	case o.Call:
+		op = "c"
+	case o.Lookup:
+		op = "l"
+	case o.Retract:
+		op = "u"
+	}
+	raw, err := s.run(ctx, renewScript, s.prefix+c.Key, c.Token, leaseMs, op, keepMs, s.attemptsTTL).Text()
+	if err != nil {
+		return Claim{}, fmt.Errorf("renew %q in redis: %w", c.Key, err)
+	}
+	if raw == "" {
+		return Claim{}, fmt.Errorf("renew %q: %w", c.Key, ErrNotHolder)
+	}
+	now, rec, err := decodeTimedRecord(raw)
+	if err != nil {
+		return Claim{}, fmt.Errorf("renew %q in redis: %w", c.Key, err)
+	}
+	return rec.acquired(c.Key, c.Token, now), nil
 }
 
 // Complete marks the holder's key done with value for doneTTL.

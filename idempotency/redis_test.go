@@ -115,7 +115,20 @@ func TestRedisKeyTTLs(t *testing.T) {
 
 	raw, err := rdb.Get(ctx, cfg.Prefix+"k").Result()
 	require.NoError(t, err)
-	assert.Equal(t, "d2:0:"+c.Token+":v", raw, "the compact done record")
+	assert.Equal(t, "d2/0/0/0:0:"+c.Token+":v", raw, "the compact done record")
+
+	// A call marker keeps its key for at least Keep, through a release and
+	// the next claim.
+	c, err = s.Claim(ctx, "m", 10*time.Second)
+	require.NoError(t, err)
+	c, err = s.Renew(ctx, c, idempotency.RenewOptions{Lease: 10 * time.Second, Call: true, Keep: 5 * time.Hour})
+	require.NoError(t, err)
+	assert.InDelta(t, (5 * time.Hour).Seconds(), pttl(cfg.Prefix+"m").Seconds(), 5, "keep")
+	require.NoError(t, s.Release(ctx, c))
+	c, err = s.Claim(ctx, "m", 10*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, 1, c.Calls)
+	assert.InDelta(t, (5 * time.Hour).Seconds(), pttl(cfg.Prefix+"m").Seconds(), 5, "a takeover keeps the longer TTL")
 
 	_, err = s.PutRecord(ctx, "r", []byte("x"), 0, 0)
 	require.NoError(t, err)

@@ -51,10 +51,19 @@ type Result struct {
 	Transaction *praxis.Transaction `json:"transaction,omitempty"`
 	Session     *praxis.Session     `json:"session,omitempty"`
 
-	// Attempts counts Praxis calls made for this command (lookups
-	// included); Deliveries counts how often the message was delivered.
-	Attempts   int  `json:"attempts"`
-	Deliveries int  `json:"deliveries"`
+	// Calls counts the command's own Praxis requests (for a state-changing
+	// command: the capture, refund, ... requests) and Lookups the
+	// find-transaction / find-order requests made to reconcile them, both
+	// across every delivery of this command id; a request is counted when
+	// it is about to be sent, so a call whose answer was lost counts.
+	// Attempts is their sum (every Praxis request for this command id);
+	// Deliveries counts how often this message was delivered.
+	Attempts   int `json:"attempts"`
+	Calls      int `json:"calls"`
+	Lookups    int `json:"lookups"`
+	Deliveries int `json:"deliveries"`
+	// Reconciled: the outcome was established by a lookup, not by the
+	// answer to a call.
 	Reconciled bool `json:"reconciled,omitempty"`
 	// Replayed marks a result answered from the idempotency record: a
 	// redelivered or re-published command made no new Praxis call.

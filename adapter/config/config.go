@@ -266,13 +266,25 @@ type Worker struct {
 	// RetryBase and RetryMax shape the exponential backoff with jitter.
 	RetryBase time.Duration `yaml:"retry_base"`
 	RetryMax  time.Duration `yaml:"retry_max"`
-	// ClaimTTL is how long a command stays claimed while its Praxis call
-	// runs; it must exceed praxis.timeout.
+	// ClaimTTL is a command claim's lease between renewals (default 10s):
+	// how long a killed worker's command waits for a successor. A call
+	// itself is made under a lease of praxis.timeout + claim_ttl.
 	ClaimTTL time.Duration `yaml:"claim_ttl"`
-	// ResultTTL keeps each command's result for re-deliveries and replays.
+	// ResultTTL keeps each command id's result and its "may have been
+	// sent" marker (default 840h = 35 days, at least
+	// nats.streams.dlq_max_age): the horizon within which a redelivery,
+	// re-publish or DLQ replay of the id is recognised.
 	ResultTTL time.Duration `yaml:"result_ttl"`
-	// DrainTimeout bounds finishing in-flight commands on SIGTERM.
+	// DrainTimeout bounds finishing in-flight commands on SIGTERM (default
+	// praxis.timeout + 5s; at least praxis.timeout, below shutdown_timeout).
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// RenewInterval is how often a holder renews its claim and sends an
+	// in-progress ack (default claim_ttl/3; below claim_ttl/2 and at most
+	// ack_wait/3).
+	RenewInterval time.Duration `yaml:"renew_interval"`
+	// SettleWindow is how long after the last send a lookup's "not found"
+	// is trusted (default 2 × praxis.timeout; at least praxis.timeout).
+	SettleWindow time.Duration `yaml:"settle_window"`
 }
 
 // Ledger configures the lifecycle tracker.
@@ -440,6 +452,34 @@ func Parse(raw []byte, c *Config) error {
 	return nil
 }
 
+// validateWorkerTimings refuses the timing combinations that would break
+// "one Praxis effect per command id" or leave deliveries unacknowledged
+// (the README's table of worker defaults lists the same inequalities).
+func (c *Config) validateWorkerTimings(add func(string, ...any)) {
+	w := c.Worker
+	if w.ClaimTTL < time.Second {
+		add("worker.claim_ttl: %v is too short: at least 1s (default 10s)", w.ClaimTTL)
+	}
+	if w.RenewInterval <= 0 || 2*w.RenewInterval >= w.ClaimTTL {
+		add("worker.renew_interval: %v must be positive and below half of worker.claim_ttl (%v), so one lost renewal does not lose a claim", w.RenewInterval, w.ClaimTTL)
+	}
+	if 3*w.RenewInterval > w.AckWait {
+		add("worker.renew_interval: %v must be at most a third of worker.ack_wait (%v): renewals carry the in-progress acks", w.RenewInterval, w.AckWait)
+	}
+	if w.SettleWindow < c.Praxis.Timeout {
+		add("worker.settle_window: %v must be at least praxis.timeout (%v): Praxis may still process a call its client gave up on, so an earlier \"not found\" proves nothing", w.SettleWindow, c.Praxis.Timeout)
+	}
+	if w.DrainTimeout < c.Praxis.Timeout {
+		add("worker.drain_timeout: %v must be at least praxis.timeout (%v), or every stop during a slow Praxis abandons calls", w.DrainTimeout, c.Praxis.Timeout)
+	}
+	if w.DrainTimeout >= c.ShutdownTimeout {
+		add("worker.drain_timeout: %v must be below shutdown_timeout (%v), so in-flight commands finish before NATS drains", w.DrainTimeout, c.ShutdownTimeout)
+	}
+	if dlq := c.NATS.Streams.DLQMaxAge; w.ResultTTL < dlq {
+		add("worker.result_ttl: %v must be at least nats.streams.dlq_max_age (%v): a dead letter replayed later must still find its command's record", w.ResultTTL, dlq)
+	}
+}
+
 // SetDefaults fills every zero field with its documented default.
 func (c *Config) SetDefaults() {
 	def := func(s *string, v string) {
@@ -454,7 +494,7 @@ func (c *Config) SetDefaults() {
 	}
 	def(&c.LogLevel, "info")
 	def(&c.LogFormat, "json")
-	defDur(&c.ShutdownTimeout, 25*time.Second)
+	defDur(&c.ShutdownTimeout, 40*time.Second)
 	def(&c.NATS.Name, "praxis-adapter")
 	defDur(&c.NATS.PingInterval, 2*time.Second)
 	if c.NATS.MaxPingsOutstanding == 0 {
@@ -506,9 +546,11 @@ func (c *Config) SetDefaults() {
 	}
 	defDur(&c.Worker.RetryBase, 500*time.Millisecond)
 	defDur(&c.Worker.RetryMax, 30*time.Second)
-	defDur(&c.Worker.ClaimTTL, c.Praxis.Timeout+30*time.Second)
-	defDur(&c.Worker.ResultTTL, 7*24*time.Hour)
-	defDur(&c.Worker.DrainTimeout, 20*time.Second)
+	defDur(&c.Worker.ClaimTTL, 10*time.Second)
+	defDur(&c.Worker.RenewInterval, c.Worker.ClaimTTL/3)
+	defDur(&c.Worker.SettleWindow, 2*c.Praxis.Timeout)
+	defDur(&c.Worker.ResultTTL, 35*24*time.Hour)
+	defDur(&c.Worker.DrainTimeout, c.Praxis.Timeout+5*time.Second)
 
 	def(&c.Telemetry.ServiceName, "praxis-adapter")
 	if c.Telemetry.TraceSampleRatio == nil {
@@ -684,9 +726,7 @@ func (c *Config) validate(problems []string) error {
 	if c.Worker.MaxInFlight < 1 {
 		add("worker.max_in_flight: %d must be at least 1", c.Worker.MaxInFlight)
 	}
-	if c.Worker.ClaimTTL <= c.Praxis.Timeout {
-		add("worker.claim_ttl: %v must exceed praxis.timeout (%v), or a slow call's claim expires while it runs", c.Worker.ClaimTTL, c.Praxis.Timeout)
-	}
+	c.validateWorkerTimings(add)
 	if c.Worker.MaxAttempts < 1 {
 		add("worker.max_attempts: %d must be at least 1", c.Worker.MaxAttempts)
 	}

@@ -103,6 +103,12 @@ func TestValidationMessagesNameTheField(t *testing.T) {
 		{"bad processor rule", minimal + "ledger: {processors: [{match: 'A<1-', name: A}]}\n", map[string]string{"SANDBOX_SECRET": "s"}, "ledger.processors[0]"},
 		{"re-check horizon too short", minimal + "ledger: {recheck_horizon: 1s}\n", map[string]string{"SANDBOX_SECRET": "s"}, "ledger.recheck_horizon"},
 		{"negative lookup rate", minimal, map[string]string{"SANDBOX_SECRET": "s", "PRAXIS_LEDGER_LOOKUP_RATE": "-1"}, "ledger.lookup_rate"},
+		{"drain shorter than the praxis timeout", minimal + "worker: {drain_timeout: 20s}\n", map[string]string{"SANDBOX_SECRET": "s"}, "worker.drain_timeout: 20s must be at least praxis.timeout"},
+		{"drain not below shutdown", minimal + "shutdown_timeout: 36s\nworker: {drain_timeout: 36s}\n", map[string]string{"SANDBOX_SECRET": "s"}, "worker.drain_timeout: 36s must be below shutdown_timeout"},
+		{"renewal too slow for the claim", minimal + "worker: {claim_ttl: 4s, renew_interval: 2s}\n", map[string]string{"SANDBOX_SECRET": "s"}, "worker.renew_interval: 2s must be positive and below half of worker.claim_ttl"},
+		{"renewal too slow for ack wait", minimal + "worker: {claim_ttl: 30s, renew_interval: 5s, ack_wait: 12s}\n", map[string]string{"SANDBOX_SECRET": "s"}, "at most a third of worker.ack_wait"},
+		{"settle window shorter than the timeout", minimal + "worker: {settle_window: 10s}\n", map[string]string{"SANDBOX_SECRET": "s"}, "worker.settle_window: 10s must be at least praxis.timeout"},
+		{"results forgotten before dead letters", minimal + "worker: {result_ttl: 168h}\n", map[string]string{"SANDBOX_SECRET": "s"}, "worker.result_ttl: 168h0m0s must be at least nats.streams.dlq_max_age"},
 		{"base url without scheme", strings.Replace(minimal, "https://gw.praxisgate.com", "gw.praxisgate.com", 1), map[string]string{"SANDBOX_SECRET": "s"}, "praxis.base_url"},
 	}
 	for _, tc := range tests {

@@ -21,8 +21,9 @@ import (
 )
 
 // HeaderReplayedFrom marks a command re-published from a dead letter; its
-// value is the dead letter's sequence in the DLQ stream.
-const HeaderReplayedFrom = "Praxis-Replayed-From"
+// value is the dead letter's sequence in the DLQ stream. The worker reads
+// it (a replay always reconciles first), so the name is the worker's.
+const HeaderReplayedFrom = worker.HeaderReplayedFrom
 
 // Replayed says where a dead letter went.
 type Replayed struct {

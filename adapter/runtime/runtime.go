@@ -499,7 +499,8 @@ func (r *Runtime) startWorker(ctx context.Context) error {
 		Applications: apps, PublicURL: r.publicURL(), MaxInFlight: r.cfg.Worker.MaxInFlight, AckWait: r.cfg.Worker.AckWait,
 		MaxDeliver: r.cfg.Worker.MaxDeliver, MaxAttempts: r.cfg.Worker.MaxAttempts, RetryBase: r.cfg.Worker.RetryBase,
 		RetryMax: r.cfg.Worker.RetryMax, ClaimTTL: r.cfg.Worker.ClaimTTL, ResultTTL: r.cfg.Worker.ResultTTL,
-		DrainTimeout: r.cfg.Worker.DrainTimeout,
+		DrainTimeout: r.cfg.Worker.DrainTimeout, RenewInterval: r.cfg.Worker.RenewInterval,
+		PraxisTimeout: r.cfg.Praxis.Timeout, SettleWindow: r.cfg.Worker.SettleWindow,
 	}, worker.Deps{NC: r.wrkNC, JS: js, Store: r.store, Client: client, Log: r.log, Registry: r.reg, Tracing: r.tracing})
 	if err != nil {
 		return err

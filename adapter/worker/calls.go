@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/command"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/idempotency"
 )
 
 // call makes the command's one Praxis call and fills the result.
@@ -20,7 +22,7 @@ func (w *Worker) call(ctx context.Context, j *job) error {
 	case *command.Session:
 		req := sessionRequest(cmd)
 		var resp *praxis.SessionResponse
-		err := w.timed(ctx, j, endpointFor(j.name), func(ctx context.Context) (err error) {
+		err := w.request(ctx, j, endpointFor(j.name), true, func(ctx context.Context) (err error) {
 			if j.name == command.VirtualTerminal {
 				resp, err = c.VirtualTerminal(ctx, cr, req)
 			} else {
@@ -75,7 +77,7 @@ func (w *Worker) call(ctx context.Context, j *job) error {
 
 func (w *Worker) transactionCall(ctx context.Context, j *job, full bool, f func(context.Context) (*praxis.TransactionResponse, error)) error {
 	var resp *praxis.TransactionResponse
-	err := w.timed(ctx, j, endpointFor(j.name), func(ctx context.Context) (err error) {
+	err := w.request(ctx, j, endpointFor(j.name), true, func(ctx context.Context) (err error) {
 		resp, err = f(ctx)
 		return err
 	})
@@ -92,20 +94,34 @@ func (w *Worker) transactionCall(ctx context.Context, j *job, full bool, f func(
 	return err
 }
 
-// timed waits for the application's rate limit, then makes one Praxis call
-// and counts it.
-func (w *Worker) timed(ctx context.Context, j *job, endpoint string, f func(context.Context) error) error {
+// request waits for the application's rate limit (covered by the claim's
+// renewals), proves the claim still held and records the request in it
+// (gate; call marks "may have been sent"), then makes one Praxis request
+// cut off before the lease ends, and counts it. A *gateError means nothing
+// was sent.
+func (w *Worker) request(ctx context.Context, j *job, endpoint string, call bool, f func(context.Context) error) error {
 	if err := j.app.limiter.Wait(ctx); err != nil {
 		return &praxis.Error{Outcome: praxis.OutcomeTransient, Op: endpoint, Description: "rate limit wait", Err: err}
 	}
-	j.res.Attempts++
+	lctx := ctx
+	ctx, cancel, err := w.gate(ctx, j, call)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	defer func() {
+		var pe *praxis.Error
+		if call && errors.As(err, &pe) && !pe.Sent {
+			w.retract(lctx, j) // provably never sent: take the call back
+		}
+	}()
 	var span trace.Span
 	if w.tracing {
 		ctx, span = w.tracer.Start(ctx, "praxis "+endpoint, trace.WithSpanKind(trace.SpanKindClient),
 			trace.WithAttributes(attribute.String("praxis.endpoint", endpoint), attribute.String("praxis.application", j.app.Name)))
 	}
 	start := time.Now()
-	err := f(ctx)
+	err = f(ctx)
 	took := time.Since(start)
 	j.res.PraxisMS += float64(took.Microseconds()) / 1000
 	if span != nil {
@@ -148,7 +164,7 @@ func sessionRequest(c *command.Session) praxis.SessionRequest {
 	}
 }
 
-// reconcileResult says what a lookup showed about an earlier attempt.
+// reconcileResult says what a lookup showed about an earlier call.
 type reconcileResult int
 
 const (
@@ -157,97 +173,127 @@ const (
 	// reconciledFinal: the command cannot succeed any more (or its answer
 	// is lost); the result is filled as failed or rejected.
 	reconciledFinal
-	// reconcileNotDone: Praxis shows no effect; calling is safe.
+	// reconcileNotDone: Praxis shows the object in a state that means the
+	// effect did not happen (yet): trusted only after the settle window.
 	reconcileNotDone
-	// reconcileUnknown: the lookup itself failed; try again later.
+	// reconcileNotFound: Praxis said explicitly "not found": trusted only
+	// after the settle window.
+	reconcileNotFound
+	// reconcileUnknown: the lookup proved nothing (any error other than an
+	// explicit "not found"); try again later, never call on it.
 	reconcileUnknown
+	// reconcileGate: the claim could not be proven held; nothing was asked.
+	reconcileGate
 )
 
-// reconcile looks Praxis up before repeating a state-changing call whose
-// earlier attempt may have reached it (API.md §8).
+// Statuses that prove an effect happened, per command (API.md §6). A
+// capture's authorization moves on from approved when the deposit is later
+// refunded or charged back; a completed withdrawal request becomes
+// payment (partial_payout in older docs) or split once payouts cover it.
+// Entries marked UNCONFIRMED in the README: cancel → rejected, withdrawal
+// cancel → rejected, withdrawal complete → error.
+func effectDone(name string, t *praxis.Transaction) bool {
+	st := praxis.NormalizeStatus(t.TransactionStatus)
+	switch name {
+	case command.AuthorizationCapture:
+		switch st {
+		case praxis.StatusApproved, praxis.StatusRefund, praxis.StatusPartialRefund, praxis.StatusChargeback,
+			praxis.StatusReversed, praxis.StatusDuplicated:
+			return true
+		}
+	case command.AuthorizationCancel, command.WithdrawalCancel:
+		return st == praxis.StatusCancelled || st == praxis.StatusRejected
+	case command.WithdrawalComplete:
+		switch st {
+		case praxis.StatusInProgress, praxis.StatusApproved, praxis.StatusPending, praxis.StatusPayment,
+			praxis.StatusPartialPayout, praxis.StatusSplit, praxis.StatusError:
+			return true
+		}
+	case command.RefundCreate:
+		return praxis.NormalizeType(t.TransactionType) == praxis.TypeRefund
+	}
+	return false
+}
+
+// reconcile looks Praxis up before repeating a state-changing call that may
+// have reached it (API.md §8). Only a signed answer counts: it says done,
+// not done, or (explicitly) not found; anything else is unknown.
 func (w *Worker) reconcile(ctx context.Context, j *job) (out reconcileResult) {
 	defer func() {
 		w.metrics.Reconciliations.WithLabelValues(j.name, reconcileLabel(out)).Inc()
-		j.l().Info().Str("result", reconcileLabel(out)).Msg("reconciled an earlier attempt by lookup")
+		j.l().Info().Str("result", reconcileLabel(out)).Msg("reconciled an earlier call by lookup")
 	}()
 	cr := j.app.Credentials
 	c := w.deps.Client
 	var lookup func(context.Context) (*praxis.TransactionResponse, error)
 	var endpoint string
-	var done func(t *praxis.Transaction) bool
 	switch cmd := j.cmd.(type) {
 	case *command.TransactionAction:
 		endpoint = praxis.PathFindTransaction
 		lookup = func(ctx context.Context) (*praxis.TransactionResponse, error) {
 			return c.FindTransaction(ctx, cr, cmd.TID)
 		}
-		want := praxis.StatusApproved
-		if j.name == command.AuthorizationCancel {
-			want = praxis.StatusCancelled
-		}
-		done = func(t *praxis.Transaction) bool { return praxis.NormalizeStatus(t.TransactionStatus) == want }
 	case *command.WithdrawalAction:
 		endpoint = praxis.PathFindTransaction
 		lookup = func(ctx context.Context) (*praxis.TransactionResponse, error) {
 			return c.FindTransaction(ctx, cr, cmd.WithdrawalRequestID)
-		}
-		if j.name == command.WithdrawalCancel {
-			done = func(t *praxis.Transaction) bool {
-				return praxis.NormalizeStatus(t.TransactionStatus) == praxis.StatusCancelled
-			}
-		} else {
-			done = func(t *praxis.Transaction) bool {
-				switch praxis.NormalizeStatus(t.TransactionStatus) {
-				case praxis.StatusInProgress, praxis.StatusApproved, praxis.StatusPending, praxis.StatusPayment, praxis.StatusSplit:
-					return true
-				}
-				return false
-			}
 		}
 	case *command.Refund:
 		endpoint = praxis.PathFindOrder
 		lookup = func(ctx context.Context) (*praxis.TransactionResponse, error) {
 			return c.FindOrder(ctx, cr, cmd.OrderID)
 		}
-		done = func(t *praxis.Transaction) bool { return praxis.NormalizeType(t.TransactionType) == praxis.TypeRefund }
 	case *command.Session:
 		endpoint = praxis.PathFindOrder
 		lookup = func(ctx context.Context) (*praxis.TransactionResponse, error) {
 			return c.FindOrder(ctx, cr, cmd.OrderID)
 		}
 	default:
-		return reconcileNotDone
+		return reconcileUnknown
 	}
 
 	var resp *praxis.TransactionResponse
-	err := w.timed(ctx, j, endpoint, func(ctx context.Context) (err error) {
+	err := w.request(ctx, j, endpoint, false, func(ctx context.Context) (err error) {
 		resp, err = lookup(ctx)
 		return err
 	})
-	switch praxis.Classify(err) {
-	case praxis.OutcomeRejected:
-		// "Transaction not found!" and its kin: nothing happened.
-		return reconcileNotDone
-	case praxis.OutcomeSuccess:
+	var ge *gateError
+	if errors.As(err, &ge) {
+		if errors.Is(err, idempotency.ErrNotHolder) {
+			return reconcileGate
+		}
+		return reconcileUnknown
+	}
+	switch praxis.ClassifyLookup(err) {
+	case praxis.LookupNotFound:
+		return reconcileNotFound
+	case praxis.LookupFound:
 	default:
 		return reconcileUnknown
 	}
-	j.res.Reconciled = true
 	if _, isSession := j.cmd.(*command.Session); isSession {
 		if resp.Session == nil && resp.Transaction == nil {
-			return reconcileNotDone
+			return reconcileNotFound
 		}
 		// The session exists, but its redirect_url was in the lost
 		// answer and find-order does not return it.
 		j.res.FillTransaction(resp, false)
+		j.res.Reconciled = true
 		j.res.Outcome = command.OutcomeFailed
 		j.res.Reason = "the session was created but Praxis' answer was lost, so its redirect_url is unknown; open a new session with a new order_id"
 		return reconciledFinal
 	}
-	if resp.Transaction == nil || !done(resp.Transaction) {
+	if resp.Transaction == nil {
+		if _, isRefund := j.cmd.(*command.Refund); isRefund && resp.Session == nil {
+			return reconcileNotFound
+		}
+		return reconcileUnknown
+	}
+	if !effectDone(j.name, resp.Transaction) {
 		return reconcileNotDone
 	}
 	j.res.FillTransaction(resp, false)
+	j.res.Reconciled = true
 	j.res.Outcome = command.OutcomeOK
 	return reconciledDone
 }
@@ -260,8 +306,12 @@ func reconcileLabel(r reconcileResult) string {
 		return "final"
 	case reconcileNotDone:
 		return "not_done"
+	case reconcileNotFound:
+		return "not_found"
 	case reconcileUnknown:
 		return "unknown"
+	case reconcileGate:
+		return "claim_lost"
 	}
 	return "none"
 }

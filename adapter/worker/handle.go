@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -37,6 +36,8 @@ type job struct {
 	log      *zerolog.Logger // built on first use: most commands log nothing
 	base     zerolog.Logger
 	start    time.Time
+	lease    *lease    // the held claim, once acquired
+	lastSend time.Time // when this delivery announced its last call
 }
 
 // l returns the job's logger, with the command's fields.
@@ -101,7 +102,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	if reason, err := w.resolve(ctx, j); err != nil {
-		w.retryLater(ctx, j, nil, "resolve application", err)
+		w.retryLater(ctx, j, false, 0, "resolve application", err)
 		return
 	} else if reason != "" {
 		w.finishInvalid(ctx, j, reason)
@@ -112,12 +113,12 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 
 	claim, err := w.deps.Store.Claim(ctx, key, w.cfg.ClaimTTL)
 	if err != nil {
-		w.retryLater(ctx, j, nil, "claim command id", err)
+		w.retryLater(ctx, j, false, 0, "claim command id", err)
 		return
 	}
 	if claim.State == idempotency.Busy {
 		if claim, err = w.waitForHolder(ctx, j, key); err != nil {
-			w.retryLater(ctx, j, nil, "wait for the command's other holder", err)
+			w.retryLater(ctx, j, false, 0, "wait for the command's other holder", err)
 			return
 		}
 	}
@@ -254,7 +255,7 @@ func (w *Worker) waitForHolder(ctx context.Context, j *job, key string) (idempot
 func (w *Worker) replay(ctx context.Context, j *job, value []byte) {
 	var st stored
 	if err := json.Unmarshal(value, &st); err != nil {
-		w.retryLater(ctx, j, nil, "decode stored result", err)
+		w.retryLater(ctx, j, false, 0, "decode stored result", err)
 		return
 	}
 	if st.Fingerprint != j.fp {
@@ -269,38 +270,66 @@ func (w *Worker) replay(ctx context.Context, j *job, value []byte) {
 	j.l().Debug().Msg("command already done; replaying its result")
 	data, err := json.Marshal(j.res)
 	if err != nil {
-		w.retryLater(ctx, j, nil, "encode result", err)
+		w.retryLater(ctx, j, false, 0, "encode result", err)
 		return
 	}
 	w.publishAndAck(ctx, j, data, false)
 }
 
-// execute runs a claimed command: reconcile first if an earlier holder may
-// have acted, then one Praxis call, then record and publish the result or
-// give the claim back for a later retry.
+// execute runs a claimed command: reconcile first if a call may already
+// have been sent, then one Praxis call under a proven claim, then record
+// and publish the result or give the claim back for a later retry.
 func (w *Worker) execute(ctx context.Context, j *job, claim idempotency.Claim) {
-	stop := w.keepAlive(ctx, j)
-	defer stop()
+	claimed := time.Now()
+	lctx := w.hold(ctx, j, claim)
+	j.res.Calls, j.res.Lookups = claim.Calls, claim.Lookups
 
-	if claim.Attempts > 1 && j.spec.StateChanging {
-		switch rec := w.reconcile(ctx, j); rec {
-		case reconciledDone, reconciledFinal:
-			w.finish(ctx, j, claim)
+	replayed := j.msg.Headers().Get(HeaderReplayedFrom) != ""
+	if j.spec.StateChanging && (claim.Calls > 0 || replayed) {
+		// A call may have reached Praxis (an earlier delivery, a dead
+		// holder, or a DLQ replay whose record may have expired): look it
+		// up. "Nothing there" counts only once the settle window since the
+		// last send has passed.
+		settled := claimed
+		if claim.Calls > 0 {
+			settled = claimed.Add(w.cfg.SettleWindow - claim.SentAgo)
+		}
+		switch rec := w.reconcile(lctx, j); {
+		case rec == reconciledDone || rec == reconciledFinal:
+			w.finish(ctx, j)
 			return
-		case reconcileUnknown:
+		case rec == reconcileGate:
+			w.lostClaim(ctx, j)
+			return
+		case rec == reconcileUnknown:
 			if int(j.meta.NumDelivered) < w.cfg.MaxAttempts {
-				w.retryLater(ctx, j, &claim, "reconcile", errors.New("lookup failed; outcome of the earlier attempt still unknown"))
+				w.retryLater(ctx, j, true, 0, "reconcile", errors.New("lookup gave no answer; the outcome of the earlier call is still unknown"))
 				return
 			}
 			j.res.Outcome = command.OutcomeFailed
-			j.res.Reason = fmt.Sprintf("gave up after %d deliveries: an earlier attempt may have reached Praxis and the lookup "+
-				"that would tell failed every time; replay it from the dead-letter stream once Praxis answers (it reconciles first)", j.meta.NumDelivered)
-			w.finish(ctx, j, claim)
+			j.res.Reason = fmt.Sprintf("gave up after %d deliveries: an earlier call may have reached Praxis and the lookup "+
+				"that would tell gave no answer every time; replay it from the dead-letter stream once Praxis answers (it reconciles first)", j.meta.NumDelivered)
+			w.finish(ctx, j)
 			return
+		default: // not found, or found not done
+			if wait := time.Until(settled); wait > 0 {
+				w.retryLater(ctx, j, true, wait, "settle", fmt.Errorf("lookup found nothing yet, but the last call was sent only %v ago; "+
+					"Praxis may still be processing it", (w.cfg.SettleWindow-wait).Round(time.Millisecond)))
+				return
+			}
 		}
 	}
 
-	err := w.call(ctx, j)
+	err := w.call(lctx, j)
+	var ge *gateError
+	if errors.As(err, &ge) {
+		if errors.Is(err, idempotency.ErrNotHolder) {
+			w.lostClaim(ctx, j)
+			return
+		}
+		w.retryLater(ctx, j, true, 0, "claim check before the call", err)
+		return
+	}
 	switch praxis.Classify(err) {
 	case praxis.OutcomeSuccess:
 		j.res.Outcome = command.OutcomeOK
@@ -310,7 +339,26 @@ func (w *Worker) execute(ctx context.Context, j *job, claim idempotency.Claim) {
 			}
 		}
 	case praxis.OutcomeRejected:
+		if j.spec.StateChanging && j.res.Calls > 1 {
+			// A repeat's refusal ("order_id not unique", "only an
+			// authorized transaction can be captured", ...) may be the
+			// first call's effect: look it up rather than report it.
+			switch rec := w.reconcile(lctx, j); rec {
+			case reconciledDone, reconciledFinal:
+				w.finish(ctx, j)
+				return
+			case reconcileGate:
+				w.lostClaim(ctx, j)
+				return
+			case reconcileNotDone:
+				// Praxis shows the effect did not happen: the refusal stands.
+			default:
+				w.retryLater(ctx, j, true, 0, "reconcile a refused repeat", fmt.Errorf("a repeated call was refused (%w) and the lookup does not show the effect yet", err))
+				return
+			}
+		}
 		j.res.Outcome = command.OutcomeRejected
+		j.res.Reconciled = false
 		var pe *praxis.Error
 		if errors.As(err, &pe) {
 			j.res.Praxis = &command.Status{Status: pe.Status, Description: pe.Description}
@@ -318,21 +366,35 @@ func (w *Worker) execute(ctx context.Context, j *job, claim idempotency.Claim) {
 		}
 	default:
 		if int(j.meta.NumDelivered) < w.cfg.MaxAttempts {
-			w.retryLater(ctx, j, &claim, "praxis call", err)
+			w.retryLater(ctx, j, true, 0, "praxis call", err)
 			return
 		}
 		// Out of attempts: say exactly what is known.
 		if j.spec.StateChanging && sentOrUnknown(err) {
-			switch w.reconcile(ctx, j) {
+			switch rec := w.reconcile(lctx, j); rec {
 			case reconciledDone, reconciledFinal:
-				w.finish(ctx, j, claim)
+				w.finish(ctx, j)
+				return
+			case reconcileNotDone, reconcileNotFound:
+				if wait := time.Until(j.lastSend.Add(w.cfg.SettleWindow)); wait > 0 {
+					w.retryLater(ctx, j, true, wait, "settle", fmt.Errorf("last call failed (%w); waiting out the settle window before trusting the lookup", err))
+					return
+				}
+				j.res.Outcome = command.OutcomeFailed
+				j.res.Reason = fmt.Sprintf("gave up after %d deliveries: %v; a lookup after the settle window shows no effect", j.meta.NumDelivered, err)
+				w.finish(ctx, j)
 				return
 			}
+			j.res.Outcome = command.OutcomeFailed
+			j.res.Reason = fmt.Sprintf("gave up after %d deliveries: %v; the last call may have reached Praxis and the lookup gave no answer: "+
+				"replay it from the dead-letter stream (it reconciles first)", j.meta.NumDelivered, err)
+			w.finish(ctx, j)
+			return
 		}
 		j.res.Outcome = command.OutcomeFailed
 		j.res.Reason = fmt.Sprintf("gave up after %d deliveries: %v", j.meta.NumDelivered, err)
 	}
-	w.finish(ctx, j, claim)
+	w.finish(ctx, j)
 }
 
 func sentOrUnknown(err error) bool {
@@ -340,43 +402,35 @@ func sentOrUnknown(err error) bool {
 	return !errors.As(err, &pe) || pe.Sent || pe.Outcome == praxis.OutcomeUnknown
 }
 
-// keepAlive sends in-progress acks during long work, so AckWait does not
-// redeliver a command that is still running. A timer, not a goroutine:
-// most commands finish long before it fires.
-func (w *Worker) keepAlive(ctx context.Context, j *job) func() {
-	every := w.cfg.AckWait / 3
-	var t *time.Timer
-	var mu sync.Mutex
-	stopped := false
-	t = time.AfterFunc(every, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if stopped || ctx.Err() != nil {
-			return
-		}
-		_ = j.msg.InProgress()
-		t.Reset(every)
-	})
-	return func() {
-		mu.Lock()
-		stopped = true
-		mu.Unlock()
-		t.Stop()
+// lostClaim ends a delivery whose claim another holder took over (its
+// renewals failed for longer than the lease): it must not call Praxis or
+// record anything. The new holder reconciles and answers; this delivery
+// comes back later and replays that answer.
+func (w *Worker) lostClaim(ctx context.Context, j *job) {
+	j.lease.end()
+	w.metrics.Retries.WithLabelValues(j.name, "claim_lost").Inc()
+	delay := w.backoff(int(j.meta.NumDelivered))
+	j.l().Warn().Dur("retry_in", delay).Msg("claim taken over by another holder; not calling Praxis, leaving the command to it")
+	if err := j.msg.NakWithDelay(delay); err != nil {
+		j.l().Warn().Err(err).Msg("nak; AckWait will redeliver")
 	}
 }
 
 // finish records a final result and publishes it. ok and rejected results
-// are stored as done, so redeliveries and re-publishes replay them; a
-// failed result releases the claim (keeping its attempt count), so an
-// operator's replay reconciles and then tries again.
-func (w *Worker) finish(ctx context.Context, j *job, claim idempotency.Claim) {
+// are stored as done first, so redeliveries and re-publishes replay them
+// and a lost claim never publishes a second answer; a failed result
+// releases the claim (keeping its call marker), so an operator's replay
+// reconciles and then tries again.
+func (w *Worker) finish(ctx context.Context, j *job) {
+	claim := j.lease.end()
+	j.res.Attempts = j.res.Calls + j.res.Lookups
 	j.res.LatencyMS = float64(w.cfg.Now().Sub(j.meta.Timestamp).Microseconds()) / 1000
 	j.res.CompletedAt = w.cfg.Now().UTC()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	data, err := json.Marshal(j.res)
 	if err != nil {
-		w.retryLater(ctx, j, nil, "encode result", err)
+		w.retryLater(ctx, j, true, 0, "encode result", err)
 		return
 	}
 	if j.res.Outcome == command.OutcomeFailed {
@@ -386,27 +440,19 @@ func (w *Worker) finish(ctx context.Context, j *job, claim idempotency.Claim) {
 		w.publishAndAck(ctx, j, data, true)
 		return
 	}
-	// Recording the result and publishing it are independent round trips;
-	// both finish before the ack. If recording fails, the command is
-	// retried: it reconciles and publishes the same result again, under
-	// the same Nats-Msg-Id.
-	stored := make(chan error, 1)
-	go func() { stored <- w.deps.Store.Complete(sctx, claim, encodeStored(j.fp, data), w.cfg.ResultTTL) }()
-	if !w.publishResult(ctx, j, data, false) {
-		<-stored
-		return
-	}
-	if err := <-stored; err != nil {
+	if err := w.deps.Store.Complete(sctx, claim, encodeStored(j.fp, data), w.cfg.ResultTTL); err != nil {
 		if errors.Is(err, idempotency.ErrNotHolder) {
-			// Our claim expired during the call and another worker took
-			// over; it reconciles, so it will find this effect, not repeat it.
-			j.l().Warn().Msg("claim lost during the call; the successor reconciles")
-		} else {
-			w.retryLater(ctx, j, nil, "store result", err)
+			// Another holder took over (our renewals failed past the
+			// lease); it reconciles, finds this effect and answers.
+			w.lostClaim(ctx, j)
 			return
 		}
+		// Not recorded: retry. The claim (with its marker) expires; the
+		// next holder reconciles and publishes the same result.
+		w.retryLater(ctx, j, false, 0, "store result", err)
+		return
 	}
-	w.ack(j)
+	w.publishAndAck(ctx, j, data, false)
 }
 
 // finishInvalid ends a command refused by validation: result, dead letter, ack.
@@ -423,25 +469,35 @@ func (w *Worker) finishInvalid(ctx context.Context, j *job, reason string) {
 	j.l().Warn().Str("reason", reason).Msg("invalid command")
 	data, err := json.Marshal(j.res)
 	if err != nil {
-		w.retryLater(ctx, j, nil, "encode result", err)
+		w.retryLater(ctx, j, false, 0, "encode result", err)
 		return
 	}
 	w.publishAndAck(ctx, j, data, true)
 }
 
-// retryLater gives the claim back (if held) and asks for a redelivery after
-// our backoff. A plain Nak would ignore the consumer's BackOff (nats-server
-// #4726), so the delay is always explicit.
-func (w *Worker) retryLater(ctx context.Context, j *job, claim *idempotency.Claim, what string, err error) {
-	if claim != nil {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		if rerr := w.deps.Store.Release(sctx, *claim); rerr != nil && !errors.Is(rerr, idempotency.ErrNotHolder) {
-			j.l().Warn().Err(rerr).Msg("release claim")
+// retryLater gives the claim back (if held and release is set), keeping
+// its call marker, and asks for a redelivery after delay (0: our backoff).
+// A plain Nak would ignore the consumer's BackOff (nats-server #4726), so
+// the delay is always explicit.
+func (w *Worker) retryLater(ctx context.Context, j *job, release bool, delay time.Duration, what string, err error) {
+	if j.lease != nil {
+		claim := j.lease.end()
+		if release {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if rerr := w.deps.Store.Release(sctx, claim); rerr != nil && !errors.Is(rerr, idempotency.ErrNotHolder) {
+				j.l().Warn().Err(rerr).Msg("release claim")
+			}
+			cancel()
 		}
-		cancel()
 	}
-	delay := w.backoff(int(j.meta.NumDelivered))
-	w.metrics.Retries.WithLabelValues(j.name, retryReason(err)).Inc()
+	if delay <= 0 {
+		delay = w.backoff(int(j.meta.NumDelivered))
+	}
+	reason := retryReason(err)
+	if what == "settle" {
+		reason = "settle"
+	}
+	w.metrics.Retries.WithLabelValues(j.name, reason).Inc()
 	j.l().Warn().Err(err).Str("step", what).Dur("retry_in", delay).Uint64("deliveries", j.meta.NumDelivered).Msg("command will be retried")
 	if nerr := j.msg.NakWithDelay(delay); nerr != nil {
 		j.l().Warn().Err(nerr).Msg("nak; AckWait will redeliver")
@@ -486,12 +542,12 @@ func (w *Worker) publishResult(ctx context.Context, j *job, data []byte, deadLet
 		telemetry.InjectNATS(ctx, msg.Header)
 	}
 	if _, err := w.deps.JS.PublishMsg(pctx, msg, jetstream.WithExpectStream(subjects.StreamResults)); err != nil {
-		w.retryLater(ctx, j, nil, "publish result", err)
+		w.retryLater(ctx, j, false, 0, "publish result", err)
 		return false
 	}
 	if deadLetter {
 		if err := w.deadLetter(pctx, j, appToken); err != nil {
-			w.retryLater(ctx, j, nil, "publish dead letter", err)
+			w.retryLater(ctx, j, false, 0, "publish dead letter", err)
 			return false
 		}
 	}
@@ -536,6 +592,8 @@ func (w *Worker) deadLetter(ctx context.Context, j *job, appToken string) error 
 	h.Set(HeaderDLQReason, j.res.Reason)
 	h.Set(HeaderDLQOutcome, j.res.Outcome)
 	h.Set(HeaderDLQAttempts, strconv.Itoa(j.res.Attempts))
+	h.Set(HeaderDLQCalls, strconv.Itoa(j.res.Calls))
+	h.Set(HeaderDLQLookups, strconv.Itoa(j.res.Lookups))
 	h.Set(HeaderDLQDeliveries, strconv.FormatUint(j.meta.NumDelivered, 10))
 	h.Set(HeaderDLQSubject, j.msg.Subject())
 	h.Set(HeaderDLQStreamSeq, strconv.FormatUint(j.meta.Sequence.Stream, 10))

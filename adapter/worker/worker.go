@@ -8,13 +8,18 @@
 //	parse + validate ─ invalid ─────────────────────────────▶ result invalid + dead letter
 //	claim the command id ─ done ─▶ replay the stored result (no Praxis call)
 //	                     ─ busy ─▶ wait for the other holder, then replay or take over
-//	acquired ─ earlier holder may have acted (attempts > 1)? ─▶ reconcile by lookup first
-//	call Praxis once ─ ok / business error ─▶ store result, publish it, ack
-//	                 ─ transient / unknown ─▶ release claim, NakWithDelay(backoff)
-//	                                           (after max_attempts: failed + dead letter)
+//	acquired: renew the claim (fenced) every renew_interval until the end
+//	a call may have been sent (marker) or a DLQ replay? ─▶ reconcile by lookup first:
+//	     done ─▶ result · unknown ─▶ retry later · nothing, within the settle window ─▶ retry later
+//	announce the call (check-and-extend: lease > praxis timeout, marker) ─▶ call Praxis once
+//	     ok / business error ─▶ store result, publish it, ack
+//	     refused on a repeat ─▶ reconcile (the refusal may prove the first call landed)
+//	     transient / unknown ─▶ release claim (marker kept), NakWithDelay(backoff)
+//	                             (after max_attempts: failed + dead letter)
 //
-// The claim's attempt counter survives a release, so any retry of a
-// state-changing call looks Praxis up before calling again.
+// The call marker (last send time, calls, lookups) lives in the claim
+// record and survives releases and expiry, for result_ttl: a command that
+// may have reached Praxis is always looked up before it is called again.
 package worker
 
 import (
@@ -46,15 +51,21 @@ const (
 	// HeaderReplyTo on a command names a subject that also receives its
 	// result (JetStream keeps headers, not the publisher's reply subject).
 	HeaderReplyTo = "Praxis-Reply-To"
-	// Dead-letter headers: why, after how many Praxis attempts and
-	// deliveries, and where the command came from.
+	// Dead-letter headers: why, after how many Praxis requests (attempts
+	// = calls + lookups) and deliveries, and where the command came from.
 	HeaderDLQReason     = "Praxis-Dlq-Reason"
 	HeaderDLQOutcome    = "Praxis-Dlq-Outcome"
 	HeaderDLQAttempts   = "Praxis-Dlq-Attempts"
+	HeaderDLQCalls      = "Praxis-Dlq-Calls"
+	HeaderDLQLookups    = "Praxis-Dlq-Lookups"
 	HeaderDLQDeliveries = "Praxis-Dlq-Deliveries"
 	HeaderDLQSubject    = "Praxis-Command-Subject"
 	HeaderDLQCommandID  = "Praxis-Command-Id"
 	HeaderDLQStreamSeq  = "Praxis-Command-Seq"
+	// HeaderReplayedFrom marks a command re-published from a dead letter
+	// (praxis-adapter dlq replay): a state-changing one is always looked up
+	// before it is called, even if its record has expired.
+	HeaderReplayedFrom = "Praxis-Replayed-From"
 )
 
 // Application is one configured Praxis application as the worker sees it.
@@ -88,11 +99,27 @@ type Config struct {
 	// MaxDeliver is the consumer's redelivery cap; 0 (the default) means
 	// unlimited, so an infrastructure outage never strands a command: the
 	// worker itself gives up on Praxis after MaxAttempts deliveries.
-	MaxDeliver   int
-	MaxAttempts  int
-	RetryBase    time.Duration
-	RetryMax     time.Duration
-	ClaimTTL     time.Duration
+	MaxDeliver  int
+	MaxAttempts int
+	RetryBase   time.Duration
+	RetryMax    time.Duration
+	// ClaimTTL is a claim's lease between renewals (default 10s): how long a
+	// command of a killed worker waits before a successor takes it over.
+	ClaimTTL time.Duration
+	// RenewInterval is how often a holder renews its claim (default
+	// ClaimTTL/3; must be below ClaimTTL/2).
+	RenewInterval time.Duration
+	// PraxisTimeout bounds one Praxis request (default 30s, the client's
+	// timeout): a call is made only under a lease of PraxisTimeout+ClaimTTL
+	// announced right before it, and is cut off at PraxisTimeout.
+	PraxisTimeout time.Duration
+	// SettleWindow is how long after the last send a lookup's "not found"
+	// (or "not done") is trusted (default 2×PraxisTimeout): Praxis may
+	// still process a request its client gave up on.
+	SettleWindow time.Duration
+	// ResultTTL keeps a command id's result and its call marker (default
+	// 35 days, past the dead-letter stream's 30): the horizon within which
+	// a redelivery, re-publish or DLQ replay is recognised.
 	ResultTTL    time.Duration
 	DrainTimeout time.Duration
 	// PullWait bounds one fetch; it is also how quickly Run notices a stop.
@@ -174,6 +201,9 @@ func New(cfg Config, deps Deps) (*Worker, error) {
 	if cfg.ClaimTTL <= 0 || cfg.MaxInFlight < 1 || cfg.MaxAttempts < 1 {
 		return nil, errors.New("worker: claim TTL, max in flight and max attempts must be positive")
 	}
+	if err := cfg.CheckTimings(); err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
 	w := &Worker{cfg: cfg, deps: deps, log: deps.Log.With().Str("component", "worker").Logger(),
 		metrics: NewMetrics(deps.Registry, cfg.Applications...), apps: make(map[string]*appState),
 		tracer: telemetry.Tracer(deps.Tracing), tracing: telemetry.Enabled(deps.Tracing)}
@@ -207,13 +237,22 @@ func setDefaults(c *Config) {
 		c.RetryMax = 30 * time.Second
 	}
 	if c.ClaimTTL == 0 {
-		c.ClaimTTL = time.Minute
+		c.ClaimTTL = DefaultClaimTTL
+	}
+	if c.RenewInterval == 0 {
+		c.RenewInterval = c.ClaimTTL / 3
+	}
+	if c.PraxisTimeout == 0 {
+		c.PraxisTimeout = 30 * time.Second
+	}
+	if c.SettleWindow == 0 {
+		c.SettleWindow = 2 * c.PraxisTimeout
 	}
 	if c.ResultTTL == 0 {
-		c.ResultTTL = 7 * 24 * time.Hour
+		c.ResultTTL = DefaultResultTTL
 	}
 	if c.DrainTimeout == 0 {
-		c.DrainTimeout = 20 * time.Second
+		c.DrainTimeout = c.PraxisTimeout + 5*time.Second
 	}
 	if c.PullWait == 0 {
 		c.PullWait = time.Second
@@ -227,6 +266,32 @@ func setDefaults(c *Config) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+}
+
+// Defaults the timing rules below are built around.
+const (
+	// DefaultClaimTTL is a claim's lease between renewals.
+	DefaultClaimTTL = 10 * time.Second
+	// DefaultResultTTL is the command-id horizon: 35 days, past the
+	// dead-letter stream's 30-day retention.
+	DefaultResultTTL = 35 * 24 * time.Hour
+)
+
+// CheckTimings reports the first timing combination that would break "one
+// Praxis effect per command id" or leave a delivery unacknowledged, naming
+// the rule. adapter/config checks the same rules with its field names.
+func (c Config) CheckTimings() error {
+	switch {
+	case c.RenewInterval <= 0 || 2*c.RenewInterval >= c.ClaimTTL:
+		return fmt.Errorf("renew interval %v must be positive and below half the claim TTL %v, so one lost renewal does not lose the claim", c.RenewInterval, c.ClaimTTL)
+	case c.SettleWindow < c.PraxisTimeout:
+		return fmt.Errorf("settle window %v must be at least the Praxis timeout %v: a lookup right after an abandoned call proves nothing", c.SettleWindow, c.PraxisTimeout)
+	case c.AckWait > 0 && 3*c.RenewInterval > c.AckWait:
+		return fmt.Errorf("renew interval %v must be at most a third of AckWait %v: renewals carry the in-progress acks", c.RenewInterval, c.AckWait)
+	case c.DrainTimeout < c.PraxisTimeout:
+		return fmt.Errorf("drain timeout %v must be at least the Praxis timeout %v, or every stop abandons slow calls", c.DrainTimeout, c.PraxisTimeout)
+	}
+	return nil
 }
 
 // ConsumerConfig is the durable consumer every replica shares.
@@ -259,12 +324,18 @@ func (w *Worker) Run(ctx context.Context) error {
 	// under way finishes instead of becoming an unknown outcome.
 	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer hcancel()
-	// A fixed pool of max_in_flight goroutines handles commands: they keep
-	// their grown stacks, and the unbuffered hand-off below means a command
-	// is taken from the pull only when a handler is free.
-	work := make(chan jetstream.Msg)
+	// A fixed pool of max_in_flight goroutines handles commands, and a
+	// command is pulled only for a free handler: each pull asks for as many
+	// messages as there are free handlers, so nothing is ever prefetched
+	// beyond capacity, and every delivery is either being handled (and kept
+	// alive by in-progress acks) or still in the stream. A prefetched
+	// command waiting behind a slow Praxis would pass AckWait and come back
+	// as a duplicate.
+	work := make(chan jetstream.Msg, w.cfg.MaxInFlight)
+	free := make(chan struct{}, w.cfg.MaxInFlight)
 	var wg sync.WaitGroup
 	for i := 0; i < w.cfg.MaxInFlight; i++ {
+		free <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -272,57 +343,47 @@ func (w *Worker) Run(ctx context.Context) error {
 				w.metrics.InFlight.Inc()
 				w.handle(hctx, msg)
 				w.metrics.InFlight.Dec()
+				free <- struct{}{}
 			}
 		}()
 	}
 	w.log.Info().Int("max_in_flight", w.cfg.MaxInFlight).Msg("worker started")
 
-	// A continuous pull keeps up to half of max_in_flight commands
-	// prefetched. A prefetched command waits at most (prefetch /
-	// throughput) for a free handler: well inside AckWait even when Praxis
-	// answers slowly.
-	it, err := cons.Messages(jetstream.PullMaxMessages(max(1, w.cfg.MaxInFlight/2)), jetstream.PullExpiry(w.cfg.PullWait+time.Second))
-	if err != nil {
-		close(work)
-		return fmt.Errorf("worker: pull commands: %w", err)
-	}
-	stopped := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-stopped:
-		}
-		it.Drain()
-	}()
 pull:
 	for {
-		msg, err := it.Next()
-		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
-				break
-			}
-			w.log.Warn().Err(err).Msg("pull commands")
-			graceful.Sleep(ctx, 200*time.Millisecond)
-			continue
-		}
 		select {
-		case work <- msg:
+		case <-free:
 		case <-ctx.Done():
-			_ = msg.Nak()
 			break pull
 		}
-	}
-	close(stopped)
-	close(work)
-	// Commands already prefetched but not started go back at once rather
-	// than waiting out their AckWait.
-	for {
-		msg, err := it.Next()
-		if err != nil {
-			break
+		n := 1
+	more:
+		for n < w.cfg.MaxInFlight {
+			select {
+			case <-free:
+				n++
+			default:
+				break more
+			}
 		}
-		_ = msg.Nak()
+		batch, err := cons.Fetch(n, jetstream.FetchMaxWait(w.cfg.PullWait))
+		got := 0
+		if err == nil {
+			for msg := range batch.Messages() {
+				got++
+				work <- msg
+			}
+			err = batch.Error()
+		}
+		for ; got < n; got++ {
+			free <- struct{}{}
+		}
+		if err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
+			w.log.Warn().Err(err).Msg("pull commands")
+			graceful.Sleep(ctx, 200*time.Millisecond)
+		}
 	}
+	close(work)
 
 	w.log.Info().Msg("worker stopping: no more pulls; finishing in-flight commands")
 	if graceful.Wait(&wg, w.cfg.DrainTimeout, hcancel) {

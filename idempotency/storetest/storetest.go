@@ -53,6 +53,10 @@ func Run(t *testing.T, newStore func(t *testing.T) idempotency.Store) {
 		{"DoneTTL", testDoneTTL},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"Ping", testPing},
+		{"RenewFenced", testRenewFenced},
+		{"RenewKeepsClaimAlive", testRenewKeepsClaimAlive},
+		{"CallMarkerSurvivesTakeover", testCallMarker},
+		{"RetractLastCall", testRetractLastCall},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -763,4 +767,152 @@ func claimComplete(ctx context.Context, b *testing.B, s idempotency.Store, key s
 	if err := s.Complete(ctx, c, value, time.Hour); err != nil {
 		b.Fatalf("complete %q: %v", key, err)
 	}
+}
+
+// testRenewFenced: only the current holder renews; a released, completed or
+// taken-over claim is refused, an expired one nobody took over is not.
+func testRenewFenced(t *testing.T, s idempotency.Store) {
+	ctx := ctxFor(t)
+	renew := idempotency.RenewOptions{Lease: long}
+
+	first, second := takeover(t, s, "renew-takeover")
+	_, err := s.Renew(ctx, first, renew)
+	assert.ErrorIs(t, err, idempotency.ErrNotHolder, "the first holder lost the key")
+	_, err = s.Renew(ctx, first, idempotency.RenewOptions{Lease: long, Call: true, Keep: long})
+	assert.ErrorIs(t, err, idempotency.ErrNotHolder, "a lost holder cannot announce a call")
+	second, err = s.Renew(ctx, second, renew)
+	require.NoError(t, err, "the successor holds the key")
+	assert.Equal(t, idempotency.Acquired, second.State)
+	assert.Equal(t, 2, second.Attempts)
+	assert.Zero(t, second.Calls, "nobody announced a call")
+
+	rel := acquire(t, s, "renew-released", long)
+	require.NoError(t, s.Release(ctx, rel))
+	_, err = s.Renew(ctx, rel, renew)
+	assert.ErrorIs(t, err, idempotency.ErrNotHolder, "a released claim is not renewed")
+
+	done := acquire(t, s, "renew-done", long)
+	require.NoError(t, s.Complete(ctx, done, []byte("v"), long))
+	_, err = s.Renew(ctx, done, renew)
+	assert.ErrorIs(t, err, idempotency.ErrNotHolder, "a completed key is not renewed")
+
+	exp := acquire(t, s, "renew-expired", short)
+	testutil.Eventually(t, waitFor, interval, func() error {
+		if _, err := s.Get(ctx, "renew-expired"); !errors.Is(err, idempotency.ErrNotFound) {
+			return fmt.Errorf("get: %v, want ErrNotFound once the claim expires", err)
+		}
+		return nil
+	})
+	exp, err = s.Renew(ctx, exp, renew)
+	require.NoError(t, err, "an expired claim nobody took over is still the holder's")
+	c, err := s.Claim(ctx, "renew-expired", long)
+	require.NoError(t, err)
+	assert.Equal(t, idempotency.Busy, c.State, "renewed again")
+	require.NoError(t, s.Complete(ctx, exp, []byte("v"), long), "the renewed claim (and its new token) completes")
+
+	_, err = s.Renew(ctx, idempotency.Claim{Key: "renew-bad", State: idempotency.Busy}, renew)
+	assert.Error(t, err, "a busy answer is not a claim")
+	_, err = s.Renew(ctx, second, idempotency.RenewOptions{})
+	assert.Error(t, err, "the lease must be positive")
+	_, err = s.Renew(ctx, second, idempotency.RenewOptions{Lease: long, Call: true})
+	assert.Error(t, err, "a call needs a keep")
+}
+
+// testRenewKeepsClaimAlive: a renewed claim outlives its first TTL, and a
+// shorter renewal never shortens it.
+func testRenewKeepsClaimAlive(t *testing.T, s idempotency.Store) {
+	ctx := ctxFor(t)
+	key := "renew-alive"
+	c := acquire(t, s, key, short)
+	c, err := s.Renew(ctx, c, idempotency.RenewOptions{Lease: long})
+	require.NoError(t, err)
+	c, err = s.Renew(ctx, c, idempotency.RenewOptions{Lease: short})
+	require.NoError(t, err)
+	rec, err := s.Get(ctx, key)
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now().Add(long), rec.ClaimExpires, clockTol, "a shorter renewal does not shorten the lease")
+	other, err := s.Claim(ctx, key, long)
+	require.NoError(t, err)
+	assert.Equal(t, idempotency.Busy, other.State)
+	require.NoError(t, s.Complete(ctx, c, []byte("v"), long))
+}
+
+// testCallMarker: calls and lookups announced under a key survive a
+// release and an expiry, so the next holder knows to reconcile, and when.
+func testCallMarker(t *testing.T, s idempotency.Store) {
+	ctx := ctxFor(t)
+	key := "call-marker"
+	c := acquire(t, s, key, short)
+	assert.Zero(t, c.Calls)
+	c, err := s.Renew(ctx, c, idempotency.RenewOptions{Lease: short, Lookup: true})
+	require.NoError(t, err)
+	assert.Equal(t, 1, c.Lookups)
+	c, err = s.Renew(ctx, c, idempotency.RenewOptions{Lease: short, Call: true, Keep: long})
+	require.NoError(t, err)
+	assert.Equal(t, 1, c.Calls)
+	assert.Less(t, c.SentAgo, clockTol)
+	require.NoError(t, s.Release(ctx, c))
+
+	c2, err := s.Claim(ctx, key, short)
+	require.NoError(t, err)
+	require.Equal(t, idempotency.Acquired, c2.State)
+	assert.Equal(t, 2, c2.Attempts)
+	assert.Equal(t, 1, c2.Calls, "the marker survives a release")
+	assert.Equal(t, 1, c2.Lookups)
+	assert.Less(t, c2.SentAgo, clockTol)
+	rec, err := s.Get(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, 1, rec.Calls)
+
+	// The second holder dies; the third takes over after expiry.
+	var c3 idempotency.Claim
+	testutil.Eventually(t, waitFor, interval, func() error {
+		c3, err = s.Claim(ctx, key, long)
+		if err != nil {
+			return err
+		}
+		if c3.State != idempotency.Acquired {
+			return fmt.Errorf("claim: %s", c3.State)
+		}
+		return nil
+	})
+	assert.Equal(t, 3, c3.Attempts)
+	assert.Equal(t, 1, c3.Calls, "the marker survives an expiry")
+	assert.GreaterOrEqual(t, c3.SentAgo, short, "time since the call runs on")
+	c3, err = s.Renew(ctx, c3, idempotency.RenewOptions{Lease: long, Call: true, Keep: long})
+	require.NoError(t, err)
+	assert.Equal(t, 2, c3.Calls)
+	c3, err = s.Renew(ctx, c3, idempotency.RenewOptions{Lease: long, Retract: true})
+	require.NoError(t, err)
+	assert.Equal(t, 1, c3.Calls, "a call never sent is taken back")
+	c3, err = s.Renew(ctx, c3, idempotency.RenewOptions{Lease: long, Call: true, Keep: long})
+	require.NoError(t, err)
+	assert.Equal(t, 2, c3.Calls)
+	require.NoError(t, s.Complete(ctx, c3, []byte("v"), long))
+	rec, err = s.Get(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, idempotency.Done, rec.State)
+	assert.Equal(t, 2, rec.Calls)
+}
+
+// testRetractLastCall: retracting the only announced call clears the
+// marker, so the next holder need not reconcile.
+func testRetractLastCall(t *testing.T, s idempotency.Store) {
+	ctx := ctxFor(t)
+	key := "retract"
+	c := acquire(t, s, key, long)
+	c, err := s.Renew(ctx, c, idempotency.RenewOptions{Lease: long, Call: true, Keep: long})
+	require.NoError(t, err)
+	require.Equal(t, 1, c.Calls)
+	c, err = s.Renew(ctx, c, idempotency.RenewOptions{Lease: long, Retract: true})
+	require.NoError(t, err)
+	assert.Zero(t, c.Calls)
+	require.NoError(t, s.Release(ctx, c))
+	c2, err := s.Claim(ctx, key, long)
+	require.NoError(t, err)
+	require.Equal(t, idempotency.Acquired, c2.State)
+	assert.Zero(t, c2.Calls, "no marker left")
+	assert.Equal(t, 2, c2.Attempts)
+	_, err = s.Renew(ctx, c2, idempotency.RenewOptions{Lease: long, Call: true, Lookup: true, Keep: long})
+	assert.Error(t, err, "one announcement at a time")
 }

@@ -234,7 +234,7 @@ func dlqPrint(env *Env, entries []dlqEntry, total uint64, output string) error {
 func dlqShow(env *Env, m *jetstream.RawStreamMsg) error {
 	fmt.Fprintf(env.Stdout, "sequence: %d\nsubject:  %s\ntime:     %s\n", m.Sequence, m.Subject, m.Time.UTC().Format(time.RFC3339Nano))
 	for _, k := range []string{worker.HeaderDLQOutcome, worker.HeaderDLQReason, worker.HeaderDLQCommandID, worker.HeaderDLQSubject,
-		worker.HeaderDLQStreamSeq, worker.HeaderDLQAttempts, worker.HeaderDLQDeliveries} {
+		worker.HeaderDLQStreamSeq, worker.HeaderDLQAttempts, worker.HeaderDLQCalls, worker.HeaderDLQLookups, worker.HeaderDLQDeliveries} {
 		if v := m.Header.Get(k); v != "" {
 			fmt.Fprintf(env.Stdout, "%s: %s\n", k, v)
 		}

@@ -9,9 +9,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/praxis-adapter/praxis-adapter/internal/redact"
 	"github.com/praxis-adapter/praxis-adapter/adapter/config"
 	"github.com/praxis-adapter/praxis-adapter/adapter/runtime"
+	"github.com/praxis-adapter/praxis-adapter/internal/redact"
 )
 
 // defaultNATSURL is the embedded server's address under `make run`.

@@ -53,8 +53,14 @@ func (w *Worker) hold(ctx context.Context, j *job, c idempotency.Claim) context.
 			case <-t.C:
 			}
 			_ = j.msg.InProgress()
-			if _, err := l.renew(lctx, w.deps.Store, idempotency.RenewOptions{Lease: w.cfg.ClaimTTL}); err != nil &&
-				!errors.Is(err, idempotency.ErrNotHolder) && lctx.Err() == nil {
+			_, err := l.renew(lctx, w.deps.Store, idempotency.RenewOptions{Lease: w.cfg.ClaimTTL})
+			switch {
+			case err == nil:
+				w.metrics.ClaimRenewals.WithLabelValues(j.name, "renewed").Inc()
+			case errors.Is(err, idempotency.ErrNotHolder):
+				w.metrics.ClaimRenewals.WithLabelValues(j.name, "lost").Inc()
+			case lctx.Err() == nil:
+				w.metrics.ClaimRenewals.WithLabelValues(j.name, "error").Inc()
 				// The next check before a call will tell whether it still holds.
 				j.l().Warn().Err(err).Msg("renew claim")
 			}

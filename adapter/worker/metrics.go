@@ -11,10 +11,15 @@ import (
 // application or command that is not configured or known counts as
 // "unknown", however many invented subjects arrive.
 type Metrics struct {
-	Commands        CounterVec
-	Replays         CounterVec
-	Retries         CounterVec
-	Busy            CounterVec
+	Commands CounterVec
+	Replays  CounterVec
+	Retries  CounterVec
+	Busy     CounterVec
+	// ClaimRenewals counts the lease's periodic renewals by outcome:
+	// renewed, lost (another holder has it: the worker stops before any
+	// further call) or error (the store did not answer; the check before
+	// the next call decides). Failing renewals are alerted on.
+	ClaimRenewals   CounterVec
 	DeadLetters     CounterVec
 	Reconciliations CounterVec
 	PraxisCalls     CounterVec
@@ -143,6 +148,10 @@ func NewMetrics(reg prometheus.Registerer, apps ...Application) *Metrics {
 			Name: "praxis_worker_busy_total",
 			Help: "Deliveries that found their command held by another worker and waited for it.",
 		}, []string{"command"}),
+		ClaimRenewals: b.NewCounterVec(prometheus.CounterOpts{
+			Name: "praxis_worker_claim_renewals_total",
+			Help: "Periodic renewals of held command claims, by outcome (renewed, lost, error).",
+		}, []string{"command", "outcome"}),
 		DeadLetters: b.NewCounterVec(prometheus.CounterOpts{
 			Name: "praxis_worker_dead_letters_total",
 			Help: "Commands copied to the dead-letter stream, by outcome (invalid, failed).",
@@ -170,7 +179,7 @@ func NewMetrics(reg prometheus.Registerer, apps ...Application) *Metrics {
 			Help: "Commands being processed by this worker.",
 		}),
 	}
-	reg.MustRegister(m.Commands, m.Replays, m.Retries, m.Busy, m.DeadLetters, m.Reconciliations,
+	reg.MustRegister(m.Commands, m.Replays, m.Retries, m.Busy, m.ClaimRenewals, m.DeadLetters, m.Reconciliations,
 		m.PraxisCalls, m.PraxisDuration, m.Latency, m.InFlight)
 	return m
 }

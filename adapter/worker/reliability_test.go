@@ -140,6 +140,30 @@ func TestSlowPraxisClaimOutlivesTheCall(t *testing.T) {
 		assert.Zero(t, r.Lookups, "%s: nothing to reconcile", tg.id)
 		assert.False(t, r.Reconciled)
 	}
+	assert.Positive(t, e.renewals("renewed"), "the holders renewed their claims (praxis_worker_claim_renewals_total)")
+	assert.Zero(t, e.renewals("lost"), "no holder lost its claim")
+}
+
+// renewals sums praxis_worker_claim_renewals_total{outcome} over the
+// started workers.
+func (e *env) renewals(outcome string) float64 {
+	var n float64
+	for _, reg := range e.regs {
+		mfs, _ := reg.Gather()
+		for _, mf := range mfs {
+			if mf.GetName() != "praxis_worker_claim_renewals_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "outcome" && l.GetValue() == outcome {
+						n += m.GetCounter().GetValue()
+					}
+				}
+			}
+		}
+	}
+	return n
 }
 
 // Cause 2: a lookup's generic error, "Agent API disabled" or a 404 was read

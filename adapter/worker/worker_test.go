@@ -55,6 +55,8 @@ type env struct {
 	setup   *praxis.Client
 	cfg     Config
 	results *collector
+	// regs are the started workers' metric registries.
+	regs []*prometheus.Registry
 	// rdb and idemPrefix reach the claim records directly.
 	rdb        *redis.Client
 	idemPrefix string
@@ -152,7 +154,9 @@ func (e *env) start(t *testing.T) *Worker {
 	nc := tu.Connect(t, e.srv)
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
-	w, err := New(e.cfg, Deps{NC: nc, JS: js, Store: e.store, Client: e.client, Log: tu.Logger(t), Registry: prometheus.NewRegistry()})
+	reg := prometheus.NewRegistry()
+	e.regs = append(e.regs, reg)
+	w, err := New(e.cfg, Deps{NC: nc, JS: js, Store: e.store, Client: e.client, Log: tu.Logger(t), Registry: reg})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

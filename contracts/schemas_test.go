@@ -395,3 +395,17 @@ func TestSchemaIDs(t *testing.T) {
 		})
 	}
 }
+
+// TestReasonCodesMatchTheSchema: the result schema's reason_code enum is
+// exactly the code's set (issue 15: results carry a machine-readable code).
+func TestReasonCodesMatchTheSchema(t *testing.T) {
+	s := loadSchemas(t)
+	props, _ := s.docs["command.result"]["properties"].(map[string]any)
+	rc, _ := props["reason_code"].(map[string]any)
+	require.NotNil(t, rc, "command.result.json declares reason_code")
+	var enum []string
+	for _, v := range rc["enum"].([]any) {
+		enum = append(enum, v.(string))
+	}
+	assert.ElementsMatch(t, command.ReasonCodes(), enum)
+}

@@ -19,6 +19,52 @@ const (
 	OutcomeFailed = "failed"
 )
 
+// Reason codes: the machine-readable form of Result.Reason, so a CRM can
+// branch without parsing text. The set is closed (the result schema lists
+// it); a new code is a contract change.
+const (
+	// ReasonInvalidSubject: the command's subject does not name an
+	// application and a command.
+	ReasonInvalidSubject = "invalid_subject"
+	// ReasonUnknownCommand: no such command.
+	ReasonUnknownCommand = "unknown_command"
+	// ReasonInvalidCommand: the body breaks the command's contract (not
+	// JSON, unknown or ambiguous field, missing or out-of-range value).
+	ReasonInvalidCommand = "invalid_command"
+	// ReasonInvalidApplication: the application is not configured, does
+	// not match the subject, or no front end serves the website/currency;
+	// or a setting the command needs (return_url, notification_url) is
+	// missing.
+	ReasonInvalidApplication = "invalid_application"
+	// ReasonCallbackNotAllowed: a callback or return URL outside the
+	// application's allowlist.
+	ReasonCallbackNotAllowed = "callback_not_allowed"
+	// ReasonCurrencyLocked: the customer's currency is fixed to another one.
+	ReasonCurrencyLocked = "currency_locked"
+	// ReasonIDReused: the command id was used before for another command.
+	ReasonIDReused = "id_reused"
+	// ReasonPraxisRejected: Praxis refused it (see Result.Praxis).
+	ReasonPraxisRejected = "praxis_rejected"
+	// ReasonRetriesExhausted: gave up after retries; no Praxis effect is
+	// known to have happened (nothing sent, or a lookup after the settle
+	// window shows none).
+	ReasonRetriesExhausted = "retries_exhausted"
+	// ReasonOutcomeUnknown: gave up while a call may have reached Praxis and
+	// no lookup could tell; replay it from the dead-letter stream (it
+	// reconciles first).
+	ReasonOutcomeUnknown = "outcome_unknown"
+	// ReasonSessionAnswerLost: the session exists at Praxis but the answer
+	// carrying its redirect_url was lost; open a new session.
+	ReasonSessionAnswerLost = "session_answer_lost"
+)
+
+// ReasonCodes lists every reason code, for the schema drift test.
+func ReasonCodes() []string {
+	return []string{ReasonInvalidSubject, ReasonUnknownCommand, ReasonInvalidCommand, ReasonInvalidApplication,
+		ReasonCallbackNotAllowed, ReasonCurrencyLocked, ReasonIDReused, ReasonPraxisRejected, ReasonRetriesExhausted,
+		ReasonOutcomeUnknown, ReasonSessionAnswerLost}
+}
+
 // Result is published on praxis.results.<app>.<command> (and to the
 // command's reply subject, when it named one) when a command ends.
 type Result struct {
@@ -26,8 +72,11 @@ type Result struct {
 	Command     string `json:"command"`
 	Application string `json:"application"`
 	Outcome     string `json:"outcome"`
-	// Reason explains invalid and failed outcomes exactly.
+	// Reason explains invalid and failed outcomes exactly, for people.
 	Reason string `json:"reason,omitempty"`
+	// ReasonCode is Reason for programs: one of ReasonCodes(), set for
+	// every outcome but ok.
+	ReasonCode string `json:"reason_code,omitempty"`
 	// Praxis is the API status Praxis answered, when it answered.
 	Praxis *Status `json:"praxis,omitempty"`
 

@@ -280,6 +280,7 @@ func (w *Worker) reconcile(ctx context.Context, j *job) (out reconcileResult) {
 		j.res.FillTransaction(resp, false)
 		j.res.Reconciled = true
 		j.res.Outcome = command.OutcomeFailed
+		j.res.ReasonCode = command.ReasonSessionAnswerLost
 		j.res.Reason = "the session was created but Praxis' answer was lost, so its redirect_url is unknown; open a new session with a new order_id"
 		return reconciledFinal
 	}

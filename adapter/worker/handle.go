@@ -80,7 +80,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	j.res.Command, j.res.Application = j.name, j.appToken
 	if err != nil {
-		w.finishInvalid(ctx, j, err.Error())
+		w.finishInvalid(ctx, j, command.ReasonInvalidSubject, err.Error())
 		return
 	}
 
@@ -88,7 +88,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	// touches the idempotency store or Praxis.
 	spec, ok := command.Lookup(j.name)
 	if !ok {
-		w.finishInvalid(ctx, j, fmt.Sprintf("unknown command %q; known commands: %v", j.name, command.Names()))
+		w.finishInvalid(ctx, j, command.ReasonUnknownCommand, fmt.Sprintf("unknown command %q; known commands: %v", j.name, command.Names()))
 		return
 	}
 	j.spec = spec
@@ -98,14 +98,14 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	if err != nil {
 		reason, _ := command.IsInvalid(err)
-		w.finishInvalid(ctx, j, reason)
+		w.finishInvalid(ctx, j, command.ReasonInvalidCommand, reason)
 		return
 	}
-	if reason, err := w.resolve(ctx, j); err != nil {
+	if code, reason, err := w.resolve(ctx, j); err != nil {
 		w.retryLater(ctx, j, false, 0, "resolve application", err)
 		return
 	} else if reason != "" {
-		w.finishInvalid(ctx, j, reason)
+		w.finishInvalid(ctx, j, code, reason)
 		return
 	}
 	j.fp = command.Fingerprint(j.name, j.cmd)
@@ -132,30 +132,30 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 // resolve finds the command's application (directly, or by front end) and
 // fills the defaults that depend on it. A non-empty reason makes the
 // command invalid; an error is a transient lookup failure.
-func (w *Worker) resolve(ctx context.Context, j *job) (string, error) {
+func (w *Worker) resolve(ctx context.Context, j *job) (code, reason string, err error) {
 	base := j.cmd.Base()
 	name := j.appToken
 	if name == FrontendApp {
 		cur := commandCurrency(j.cmd)
 		if w.cfg.Router == nil || base.Website == "" || cur == "" {
-			return "commands on the frontend subject need a website and a currency (and configured front ends)", nil
+			return command.ReasonInvalidApplication, "commands on the frontend subject need a website and a currency (and configured front ends)", nil
 		}
 		resolved, err := w.cfg.Router.Resolve(ctx, base.Website, cur)
 		if err != nil {
 			var nf *NotFoundError
 			if errors.As(err, &nf) {
-				return nf.Error(), nil
+				return command.ReasonInvalidApplication, nf.Error(), nil
 			}
-			return "", err
+			return "", "", err
 		}
 		name = resolved
 	}
 	if base.Application != "" && base.Application != name {
-		return fmt.Sprintf("application %q in the body does not match %q from the subject", base.Application, name), nil
+		return command.ReasonInvalidApplication, fmt.Sprintf("application %q in the body does not match %q from the subject", base.Application, name), nil
 	}
 	app, ok := w.apps[name]
 	if !ok {
-		return fmt.Sprintf("application %q is not configured", name), nil
+		return command.ReasonInvalidApplication, fmt.Sprintf("application %q is not configured", name), nil
 	}
 	j.app = app
 	j.res.Application = app.Name
@@ -167,11 +167,11 @@ func (w *Worker) resolve(ctx context.Context, j *job) (string, error) {
 			s.ReturnURL = app.ReturnURL
 		}
 		if s.ReturnURL == "" {
-			return "return_url is required: set it in the command or as applications[].return_url", nil
+			return command.ReasonInvalidApplication, "return_url is required: set it in the command or as applications[].return_url", nil
 		}
 		if s.NotificationURL == "" {
 			if w.cfg.PublicURL == "" {
-				return "notification_url is required: set it in the command or configure ingress.public_url", nil
+				return command.ReasonInvalidApplication, "notification_url is required: set it in the command or configure ingress.public_url", nil
 			}
 			s.NotificationURL = w.cfg.PublicURL + w.cfg.NotificationPath
 		}
@@ -179,7 +179,7 @@ func (w *Worker) resolve(ctx context.Context, j *job) (string, error) {
 			s.ValidationURL = w.cfg.PublicURL + w.cfg.ValidationPath
 		}
 		if reason := w.checkCallbackURLs(app, s); reason != "" {
-			return reason, nil
+			return command.ReasonCallbackNotAllowed, reason, nil
 		}
 	}
 	if r, ok := j.cmd.(*command.Refund); ok && r.Locale == "" {
@@ -189,11 +189,11 @@ func (w *Worker) resolve(ctx context.Context, j *job) (string, error) {
 		if cid, cur := commandCustomer(j.cmd); cid != "" && cur != "" {
 			reason, err := w.cfg.Router.CheckCurrency(ctx, app.Name, cid, cur)
 			if err != nil || reason != "" {
-				return reason, err
+				return command.ReasonCurrencyLocked, reason, err
 			}
 		}
 	}
-	return "", nil
+	return "", "", nil
 }
 
 // NotFoundError is a Router's answer for a front end nobody serves.
@@ -259,7 +259,7 @@ func (w *Worker) replay(ctx context.Context, j *job, value []byte) {
 		return
 	}
 	if st.Fingerprint != j.fp {
-		w.finishInvalid(ctx, j, fmt.Sprintf("command id %q was already used for a different %s command; use a new id", j.res.ID, st.Result.Command))
+		w.finishInvalid(ctx, j, command.ReasonIDReused, fmt.Sprintf("command id %q was already used for a different %s command; use a new id", j.res.ID, st.Result.Command))
 		return
 	}
 	res := st.Result
@@ -307,6 +307,7 @@ func (w *Worker) execute(ctx context.Context, j *job, claim idempotency.Claim) {
 				return
 			}
 			j.res.Outcome = command.OutcomeFailed
+			j.res.ReasonCode = command.ReasonOutcomeUnknown
 			j.res.Reason = fmt.Sprintf("gave up after %d deliveries: an earlier call may have reached Praxis and the lookup "+
 				"that would tell gave no answer every time; replay it from the dead-letter stream once Praxis answers (it reconciles first)", j.meta.NumDelivered)
 			w.finish(ctx, j)
@@ -358,6 +359,7 @@ func (w *Worker) execute(ctx context.Context, j *job, claim idempotency.Claim) {
 			}
 		}
 		j.res.Outcome = command.OutcomeRejected
+		j.res.ReasonCode = command.ReasonPraxisRejected
 		j.res.Reconciled = false
 		var pe *praxis.Error
 		if errors.As(err, &pe) {
@@ -381,17 +383,20 @@ func (w *Worker) execute(ctx context.Context, j *job, claim idempotency.Claim) {
 					return
 				}
 				j.res.Outcome = command.OutcomeFailed
+				j.res.ReasonCode = command.ReasonRetriesExhausted
 				j.res.Reason = fmt.Sprintf("gave up after %d deliveries: %v; a lookup after the settle window shows no effect", j.meta.NumDelivered, err)
 				w.finish(ctx, j)
 				return
 			}
 			j.res.Outcome = command.OutcomeFailed
+			j.res.ReasonCode = command.ReasonOutcomeUnknown
 			j.res.Reason = fmt.Sprintf("gave up after %d deliveries: %v; the last call may have reached Praxis and the lookup gave no answer: "+
 				"replay it from the dead-letter stream (it reconciles first)", j.meta.NumDelivered, err)
 			w.finish(ctx, j)
 			return
 		}
 		j.res.Outcome = command.OutcomeFailed
+		j.res.ReasonCode = command.ReasonRetriesExhausted
 		j.res.Reason = fmt.Sprintf("gave up after %d deliveries: %v", j.meta.NumDelivered, err)
 	}
 	w.finish(ctx, j)
@@ -456,11 +461,12 @@ func (w *Worker) finish(ctx context.Context, j *job) {
 }
 
 // finishInvalid ends a command refused by validation: result, dead letter, ack.
-func (w *Worker) finishInvalid(ctx context.Context, j *job, reason string) {
+func (w *Worker) finishInvalid(ctx context.Context, j *job, code, reason string) {
 	if j.res.ID == "" {
 		j.res.ID = command.PeekID(j.msg.Data())
 	}
 	j.res.Outcome = command.OutcomeInvalid
+	j.res.ReasonCode = code
 	j.res.Reason = reason
 	j.res.CompletedAt = w.cfg.Now().UTC()
 	if j.res.ID == "" {

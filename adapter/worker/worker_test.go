@@ -484,6 +484,7 @@ func TestExhaustedRetriesFailWithDeadLetter(t *testing.T) {
 	e.publish(t, command.TransactionFind, `{"id":"never","tid":1}`)
 	r := e.waitResult(t, "never", 1)
 	assert.Equal(t, command.OutcomeFailed, r.Outcome)
+	assert.Equal(t, command.ReasonRetriesExhausted, r.ReasonCode, "a lookup changes nothing: no effect is possible")
 	assert.Contains(t, r.Reason, "gave up after 3 deliveries")
 	m, err := dlq.NextMsg(5 * time.Second)
 	require.NoError(t, err)
@@ -499,6 +500,7 @@ func TestBusinessErrorIsRejectedNotRetried(t *testing.T) {
 	e.publish(t, command.AuthorizationCapture, `{"id":"nope","tid":999999}`)
 	r := e.waitResult(t, "nope", 1)
 	assert.Equal(t, command.OutcomeRejected, r.Outcome)
+	assert.Equal(t, command.ReasonPraxisRejected, r.ReasonCode)
 	require.NotNil(t, r.Praxis)
 	assert.Greater(t, r.Praxis.Status, 0)
 	assert.Contains(t, r.Praxis.Description, "not found")
@@ -561,6 +563,14 @@ func TestInvalidCommandsGetReasonAndDeadLetter(t *testing.T) {
 			}
 			assert.Equal(t, command.OutcomeInvalid, r.Outcome)
 			assert.Contains(t, r.Reason, tc.reason)
+			wantCode := command.ReasonInvalidCommand
+			switch tc.id {
+			case "inv-unknown":
+				wantCode = command.ReasonUnknownCommand
+			case "inv-app":
+				wantCode = command.ReasonInvalidApplication
+			}
+			assert.Equal(t, wantCode, r.ReasonCode)
 			m, err := dlq.NextMsg(5 * time.Second)
 			require.NoError(t, err)
 			assert.Contains(t, m.Header.Get(HeaderDLQReason), tc.reason)
@@ -581,6 +591,7 @@ func TestReusedIDWithDifferentContentIsInvalid(t *testing.T) {
 	e.publish(t, command.TransactionFind, `{"id":"dup-id","tid":2}`)
 	r := e.waitResult(t, "dup-id", 2)
 	assert.Equal(t, command.OutcomeInvalid, r.Outcome)
+	assert.Equal(t, command.ReasonIDReused, r.ReasonCode)
 	assert.Contains(t, r.Reason, "already used for a different")
 }
 
@@ -635,6 +646,7 @@ func TestUnreconcilableCommandFailsAfterMaxAttempts(t *testing.T) {
 	e.publish(t, command.AuthorizationCapture, fmt.Sprintf(`{"id":"dark-1","tid":%d}`, tid))
 	r := e.waitResult(t, "dark-1", 1)
 	assert.Equal(t, command.OutcomeFailed, r.Outcome)
+	assert.Equal(t, command.ReasonOutcomeUnknown, r.ReasonCode, "the capture may have happened: replay reconciles first")
 	assert.Contains(t, r.Reason, "gave up after 3 deliveries")
 	eff := e.sim.Effects()
 	assert.Equal(t, 1, eff.Captures[tid])

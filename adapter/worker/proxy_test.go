@@ -21,8 +21,9 @@ import (
 type stepKind int
 
 const (
-	// stepPass forwards the request and its answer.
-	stepPass stepKind = iota
+	// The zero stepKind (no step queued) forwards the request and its
+	// answer unchanged.
+	_ stepKind = iota
 	// stepSlow waits delay, then forwards: Praxis slow inside the timeout.
 	stepSlow
 	// stepLostReply forwards (the effect happens), then closes the

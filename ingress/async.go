@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -548,6 +549,20 @@ const maxKeyPart = 64
 const bodyDigestBytes = 16
 
 // appendBodyDigest appends the hex SHA-256 (first 128 bits) of body.
+// NotificationKey is the dedup key (= CloudEvents id = Nats-Msg-Id) the
+// ingress gives a transaction notification of app with this tid and
+// normalised status and exactly these body bytes, for tools that check the
+// stream from outside (the chaos suite) and tests.
+func NotificationKey(app string, tid int64, status string, body []byte) string {
+	key := appendKeyApp(nil, app)
+	key = append(key, ":t:"...)
+	key = strconv.AppendInt(key, tid, 10)
+	key = append(key, ':')
+	key = appendBoundedPart(key, status)
+	key = append(key, ':')
+	return string(appendBodyDigest(key, body))
+}
+
 func appendBodyDigest(dst, body []byte) []byte {
 	sum := sha256.Sum256(body)
 	return hex.AppendEncode(dst, sum[:bodyDigestBytes])

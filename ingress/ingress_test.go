@@ -573,7 +573,11 @@ func TestReplyHeadersConfigurable(t *testing.T) {
 
 // txKey is the dedup key the ingress gives a transaction notification.
 func txKey(app string, tid int64, status string, body []byte) string {
-	return string(appendBodyDigest([]byte(fmt.Sprintf("%s:t:%d:%s:", app, tid, status)), body))
+	k := NotificationKey(app, tid, status, body)
+	if want := string(appendBodyDigest([]byte(fmt.Sprintf("%s:t:%d:%s:", app, tid, status)), body)); k != want {
+		panic("NotificationKey disagrees with the documented key format: " + k + " != " + want)
+	}
+	return k
 }
 
 // TestDataSchemasExist: every dataschema the ingress stamps on an event

@@ -68,14 +68,30 @@ func TestIdleConnectionsMakeRoom(t *testing.T) {
 	a, b := dial(t, addr), dial(t, addr)
 	assert.Equal(t, 200, a.get(t, "/").StatusCode)
 	assert.Equal(t, 200, b.get(t, "/").StatusCode)
-	// A third connection closes the longest-idle one (a) and is served.
+	// A third connection closes an idle one (the longest idle as the server
+	// saw it: net/http may report a's idleness after b's under load, so the
+	// test does not insist on which) and is served.
 	c := dial(t, addr)
 	assert.Equal(t, 200, c.get(t, "/").StatusCode)
-	_ = a.SetDeadline(time.Now().Add(5 * time.Second))
-	_, err := a.r.ReadByte()
-	assert.Error(t, err, "the longest-idle connection was closed")
 	assert.Equal(t, 1.0, testutil.ToFloat64(m.IdleClosed.WithLabelValues("webhook")))
-	assert.Equal(t, 200, b.get(t, "/").StatusCode, "the other idle one still works")
+	closed, served := 0, 0
+	for _, x := range []*rawConn{a, b} {
+		_ = x.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := fmt.Fprintf(x, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			closed++
+			continue
+		}
+		resp, err := http.ReadResponse(x.r, nil)
+		if err != nil {
+			closed++
+			continue
+		}
+		_ = resp.Body.Close()
+		assert.Equal(t, 200, resp.StatusCode)
+		served++
+	}
+	assert.Equal(t, 1, closed, "exactly one idle connection was closed to make room")
+	assert.Equal(t, 1, served, "the other idle one still works")
 }
 
 func TestBusyConnectionsShedNewcomers(t *testing.T) {

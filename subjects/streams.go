@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -234,11 +235,34 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, c StreamsConfig)
 		return VerifyStreams(ctx, js, c)
 	}
 	for _, sc := range Streams(c) {
-		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
+		if err := ensureStream(ctx, js, sc); err != nil {
 			return fmt.Errorf("ensure stream %s: %w", sc.Name, err)
 		}
 	}
 	return nil
+}
+
+// ensureStream creates or updates one stream. On a cluster that has just
+// formed (or lost a node) the meta leader can take longer than one API
+// request's timeout to place a replicated stream, so a timeout is retried,
+// with each attempt given more time, for up to a minute in all; any other
+// error is returned at once.
+func ensureStream(ctx context.Context, js jetstream.JetStream, sc jetstream.StreamConfig) error {
+	deadline := time.Now().Add(time.Minute)
+	wait := 5 * time.Second
+	for {
+		actx, cancel := context.WithTimeout(ctx, wait)
+		_, err := js.CreateOrUpdateStream(actx, sc)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		timedOut := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)
+		if !timedOut || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		wait = min(2*wait, 20*time.Second)
+	}
 }
 
 // CheckStreams reports the first stream that does not exist (readiness).

@@ -219,8 +219,10 @@ applications:
 				admin = fmt.Sprintf("127.0.0.1:%d", aport)
 			}
 			env := append([]string{"CHAOS_SECRET=" + secret, "NATS_URL=" + s.natsURLs,
-				"PRAXIS_BASE_URL=" + s.simURL, "PRAXIS_SIMULATED=true",
-				"PRAXIS_INGRESS_LISTEN=" + addr, "PRAXIS_ADMIN_LISTEN=" + admin}, redisEnv...)
+				"PRAXIS_BASE_URL=" + s.simURL, "PRAXIS_SIMULATED=true", "PRAXIS_ADMIN_LISTEN=" + admin}, redisEnv...)
+			if role == "ingress" {
+				env = append(env, "PRAXIS_INGRESS_LISTEN="+addr)
+			}
 			a := &adapterProc{role: role, addr: addr, ready: "http://" + addr + "/readyz",
 				proc: &proc{name: fmt.Sprintf("%s-%d", role, i+1), bin: s.o.AdapterBin, env: env,
 					log: filepath.Join(s.dir, fmt.Sprintf("%s-%d.log", role, i+1)), args: []string{role, "-config", cfg}}}

@@ -131,9 +131,13 @@ func TestExtract(t *testing.T) {
 		keys          []Key
 		fields        map[string]string
 	}{
+		// An event is read from its envelope's verified attributes only:
+		// data is the provider's body, which only the ingress's strict
+		// decoder reads (its tid 999 and order "other" must not be indexed).
 		{"event", "praxis.events.sandbox.deposit.approved", nil,
-			`{"id":"sandbox:t:7:approved","praxisprocessor":"P","data":{"customer":{"first_name":"Jane","customer_token":"c"},"session":{"order_id":"order-1","cid":"cust-42","auth_token":"secret-token"},"transaction":{"tid":7,"transaction_status":"approved","amount":2500,"currency":"EUR","card":{"card_holder":"Jane Doe"}}}}`,
-			FamilyEvent, "deposit.approved", []Key{{KeyOrder, "order-1"}, {KeyCID, "cust-42"}, {KeyTID, "7"}},
+			`{"id":"sandbox:t:7:approved","praxisprocessor":"P","praxistid":"7","praxisstatus":"approved","praxisamount":"2500","praxiscurrency":"EUR","praxisorderid":"order-1",` +
+				`"data":{"customer":{"first_name":"Jane","customer_token":"c"},"session":{"order_id":"other","cid":"cust-42","auth_token":"secret-token"},"transaction":{"tid":999,"transaction_status":"approved","amount":2500,"currency":"EUR","card":{"card_holder":"Jane Doe"}}}}`,
+			FamilyEvent, "deposit.approved", []Key{{KeyTID, "7"}, {KeyOrder, "order-1"}},
 			map[string]string{"event_id": "sandbox:t:7:approved", "status": "approved", "amount": "2500", "currency": "EUR", "processor": "P"}},
 		{"command", "praxis.commands.sandbox.refund.create", nil,
 			`{"id":"demo-3","reference_id":7,"amount":1000,"currency":"EUR","cid":"cust-42","order_id":"refund-1","customer_data":{"email":"jane@example.com","order_id":"nope"}}`,

@@ -88,6 +88,12 @@ func extract(exs map[string]Extractor, subject string, h nats.Header, body []byt
 	}
 	var doc any
 	if json.Unmarshal(body, &doc) == nil {
+		if m, ok := doc.(map[string]any); ok && x.Family == FamilyEvent {
+			// An event's data is the provider's body: only the ingress's
+			// strict decoder reads it. Its verified key fields are the
+			// envelope's extension attributes (praxistid, praxisorderid).
+			delete(m, "data")
+		}
 		walkKeys(doc, 0, &x)
 	}
 	x.Keys = dedupKeys(x.Keys)
@@ -207,11 +213,11 @@ func extractEvent(subject string, _ nats.Header, body []byte) (Extracted, bool) 
 	if m == nil {
 		return Extracted{}, false
 	}
-	data := sub(m, "data")
-	tx, ses := sub(data, "transaction"), sub(data, "session")
+	// The envelope only: the verified key fields ride as extension
+	// attributes, so the provider's body (data) is never parsed here.
 	x := Extracted{Family: FamilyEvent, Label: tail(subject, subjects.Root+".events."), Fields: map[string]string{}}
-	setIf(x.Fields, "event_id", str(m, "id"), "status", str(tx, "transaction_status"), "session_status", str(ses, "session_status"),
-		"amount", str(tx, "amount"), "currency", str(tx, "currency"), "processor", str(m, "praxisprocessor"))
+	setIf(x.Fields, "event_id", str(m, "id"), "status", str(m, "praxisstatus"),
+		"amount", str(m, "praxisamount"), "currency", str(m, "praxiscurrency"), "processor", str(m, "praxisprocessor"))
 	return x, true
 }
 

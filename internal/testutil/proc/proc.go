@@ -80,7 +80,11 @@ applications:
 	rt, err := runtime.Start(t.Context(), cfg, runtime.Roles{Ingress: true, Worker: true, Simulator: true}, log)
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// The process's own shutdown_timeout, as in production: the worker
+		// may wait out a command still in flight (drain_timeout, up to
+		// praxis.timeout + 5 s), which on a loaded machine outlasted the
+		// 10 s this used to allow.
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 		defer cancel()
 		assert.NoError(t, rt.Shutdown(ctx))
 	})

@@ -633,7 +633,21 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return")
 	}
-	assert.Len(t, e.results.get("slow-1"), 1, "the in-flight command finished before Run returned")
+	// The result was stored (PubAck) before Run returned: read the stream
+	// at once. The collector's own subscription may see it a moment later.
+	st, err := e.js.Stream(t.Context(), subjects.StreamResults)
+	require.NoError(t, err)
+	m, err := st.GetLastMsgForSubject(t.Context(), subjects.Result(appName, command.OrderFind))
+	require.NoError(t, err, "the in-flight command finished before Run returned")
+	var r command.Result
+	require.NoError(t, json.Unmarshal(m.Data, &r))
+	assert.Equal(t, "slow-1", r.ID)
+	tu.Eventually(t, 5*time.Second, 5*time.Millisecond, func() error {
+		if n := len(e.results.get("slow-1")); n != 1 {
+			return fmt.Errorf("%d results collected", n)
+		}
+		return nil
+	})
 }
 
 func TestUnreconcilableCommandFailsAfterMaxAttempts(t *testing.T) {

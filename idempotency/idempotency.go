@@ -18,7 +18,9 @@ package idempotency
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -164,4 +166,12 @@ type Records interface {
 	// key must be absent) and returns the new version; ErrVersionConflict
 	// otherwise. ttl 0 keeps the record without expiry.
 	PutRecord(ctx context.Context, key string, value []byte, version uint64, ttl time.Duration) (uint64, error)
+}
+
+// keyRef names a key in an error without its text: ingress dedup keys are
+// built from fields of a provider's body (status, order id), which must
+// not reach a log line. The short digest still ties errors to one key.
+func keyRef(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return fmt.Sprintf("key #%x (%d bytes)", sum[:4], len(key))
 }

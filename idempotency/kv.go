@@ -237,7 +237,7 @@ func (s *KV) Claim(ctx context.Context, key string, claimTTL time.Duration) (Cla
 	}
 	ms, err := s.ttlWithinMaxAge("claim TTL", claimTTL)
 	if err != nil {
-		return Claim{}, fmt.Errorf("claim %q: %w", key, err)
+		return Claim{}, fmt.Errorf("claim %s: %w", keyRef(key), err)
 	}
 	k := encodeKey(key)
 	rec := claimRecord{attempts: 1, token: newToken()}
@@ -252,7 +252,7 @@ func (s *KV) Claim(ctx context.Context, key string, claimTTL time.Duration) (Cla
 	}
 	for range kvCASRounds {
 		if !isCASConflict(err) {
-			return Claim{}, fmt.Errorf("claim %q in KV bucket %s: %w", key, s.claims.Bucket(), err)
+			return Claim{}, fmt.Errorf("claim %s in KV bucket %s: %w", keyRef(key), s.claims.Bucket(), err)
 		}
 		e, gerr := s.claims.Get(ctx, k)
 		if errors.Is(gerr, jetstream.ErrKeyNotFound) {
@@ -264,11 +264,11 @@ func (s *KV) Claim(ctx context.Context, key string, claimTTL time.Duration) (Cla
 			continue
 		}
 		if gerr != nil {
-			return Claim{}, fmt.Errorf("claim %q in KV bucket %s: %w", key, s.claims.Bucket(), gerr)
+			return Claim{}, fmt.Errorf("claim %s in KV bucket %s: %w", keyRef(key), s.claims.Bucket(), gerr)
 		}
 		cur, derr := decodeClaimRecord(string(e.Value()))
 		if derr != nil {
-			return Claim{}, fmt.Errorf("claim %q in KV bucket %s: %w", key, s.claims.Bucket(), derr)
+			return Claim{}, fmt.Errorf("claim %s in KV bucket %s: %w", keyRef(key), s.claims.Bucket(), derr)
 		}
 		now := s.nowMs()
 		if cur.doneLive(now) || cur.live(now) {
@@ -284,7 +284,7 @@ func (s *KV) Claim(ctx context.Context, key string, claimTTL time.Duration) (Cla
 			return acquired(rev), nil
 		}
 	}
-	return Claim{}, fmt.Errorf("claim %q in KV bucket %s: still contended after %d compare-and-set rounds: %w", key, s.claims.Bucket(), kvCASRounds, err)
+	return Claim{}, fmt.Errorf("claim %s in KV bucket %s: still contended after %d compare-and-set rounds: %w", keyRef(key), s.claims.Bucket(), kvCASRounds, err)
 }
 
 // Complete marks the holder's key done with value for doneTTL.
@@ -294,11 +294,11 @@ func (s *KV) Complete(ctx context.Context, c Claim, value []byte, doneTTL time.D
 	}
 	rev, rec, err := parseKVToken(c.Token)
 	if err != nil {
-		return fmt.Errorf("complete %q: %w", c.Key, err)
+		return fmt.Errorf("complete %s: %w", keyRef(c.Key), err)
 	}
 	ms, err := s.ttlWithinMaxAge("done TTL", doneTTL)
 	if err != nil {
-		return fmt.Errorf("complete %q: %w", c.Key, err)
+		return fmt.Errorf("complete %s: %w", keyRef(c.Key), err)
 	}
 	rec.done, rec.expires, rec.value = true, s.nowMs()+ms, value
 	return s.replace(ctx, "complete", c.Key, rec, rev, func(cur claimRecord) bool {
@@ -313,7 +313,7 @@ func (s *KV) Release(ctx context.Context, c Claim) error {
 	}
 	rev, rec, err := parseKVToken(c.Token)
 	if err != nil {
-		return fmt.Errorf("release %q: %w", c.Key, err)
+		return fmt.Errorf("release %s: %w", keyRef(c.Key), err)
 	}
 	rec.expires = 0
 	return s.replace(ctx, "release", c.Key, rec, rev, func(cur claimRecord) bool {
@@ -330,29 +330,29 @@ func (s *KV) Renew(ctx context.Context, c Claim, o RenewOptions) (Claim, error) 
 		return Claim{}, err
 	}
 	if o.Call && o.Keep > s.maxAge {
-		return Claim{}, fmt.Errorf("renew %q: keep %v exceeds the KV bucket's MaxAge %v (raise KVConfig.MaxAge)", c.Key, o.Keep, s.maxAge)
+		return Claim{}, fmt.Errorf("renew %s: keep %v exceeds the KV bucket's MaxAge %v (raise KVConfig.MaxAge)", keyRef(c.Key), o.Keep, s.maxAge)
 	}
 	if o.Lease > s.maxAge {
-		return Claim{}, fmt.Errorf("renew %q: lease %v exceeds the KV bucket's MaxAge %v", c.Key, o.Lease, s.maxAge)
+		return Claim{}, fmt.Errorf("renew %s: lease %v exceeds the KV bucket's MaxAge %v", keyRef(c.Key), o.Lease, s.maxAge)
 	}
 	_, mine, err := parseKVToken(c.Token)
 	if err != nil {
-		return Claim{}, fmt.Errorf("renew %q: %w", c.Key, err)
+		return Claim{}, fmt.Errorf("renew %s: %w", keyRef(c.Key), err)
 	}
 	k := encodeKey(c.Key)
 	e, err := s.claims.Get(ctx, k)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return Claim{}, fmt.Errorf("renew %q: %w", c.Key, ErrNotHolder)
+		return Claim{}, fmt.Errorf("renew %s: %w", keyRef(c.Key), ErrNotHolder)
 	}
 	if err != nil {
-		return Claim{}, fmt.Errorf("renew %q in KV bucket %s: %w", c.Key, s.claims.Bucket(), err)
+		return Claim{}, fmt.Errorf("renew %s in KV bucket %s: %w", keyRef(c.Key), s.claims.Bucket(), err)
 	}
 	cur, err := decodeClaimRecord(string(e.Value()))
 	if err != nil {
-		return Claim{}, fmt.Errorf("renew %q in KV bucket %s: %w", c.Key, s.claims.Bucket(), err)
+		return Claim{}, fmt.Errorf("renew %s in KV bucket %s: %w", keyRef(c.Key), s.claims.Bucket(), err)
 	}
 	if cur.done || cur.expires == 0 || cur.token != mine.token {
-		return Claim{}, fmt.Errorf("renew %q: %w", c.Key, ErrNotHolder)
+		return Claim{}, fmt.Errorf("renew %s: %w", keyRef(c.Key), ErrNotHolder)
 	}
 	now := s.nowMs()
 	switch {
@@ -366,10 +366,10 @@ func (s *KV) Renew(ctx context.Context, c Claim, o RenewOptions) (Claim, error) 
 	cur.expires = max(cur.expires, now+leaseMs)
 	rev, err := s.claims.Update(ctx, k, cur.encode(), e.Revision())
 	if isCASConflict(err) {
-		return Claim{}, fmt.Errorf("renew %q: %w", c.Key, ErrNotHolder)
+		return Claim{}, fmt.Errorf("renew %s: %w", keyRef(c.Key), ErrNotHolder)
 	}
 	if err != nil {
-		return Claim{}, fmt.Errorf("renew %q in KV bucket %s: %w", c.Key, s.claims.Bucket(), err)
+		return Claim{}, fmt.Errorf("renew %s in KV bucket %s: %w", keyRef(c.Key), s.claims.Bucket(), err)
 	}
 	return cur.acquired(c.Key, kvToken(rev, cur), now), nil
 }
@@ -384,19 +384,19 @@ func (s *KV) replace(ctx context.Context, op, key string, rec claimRecord, rev u
 		return nil
 	}
 	if !isCASConflict(err) {
-		return fmt.Errorf("%s %q in KV bucket %s: %w", op, key, s.claims.Bucket(), err)
+		return fmt.Errorf("%s %s in KV bucket %s: %w", op, keyRef(key), s.claims.Bucket(), err)
 	}
 	e, err := s.claims.Get(ctx, k)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return fmt.Errorf("%s %q: %w", op, key, ErrNotHolder)
+		return fmt.Errorf("%s %s: %w", op, keyRef(key), ErrNotHolder)
 	}
 	if err != nil {
-		return fmt.Errorf("%s %q in KV bucket %s: %w", op, key, s.claims.Bucket(), err)
+		return fmt.Errorf("%s %s in KV bucket %s: %w", op, keyRef(key), s.claims.Bucket(), err)
 	}
 	if cur, derr := decodeClaimRecord(string(e.Value())); derr == nil && already(cur) {
 		return nil
 	}
-	return fmt.Errorf("%s %q: %w", op, key, ErrNotHolder)
+	return fmt.Errorf("%s %s: %w", op, keyRef(key), ErrNotHolder)
 }
 
 // Get reports a live claim (Busy) or a done key; ErrNotFound when the key is
@@ -407,18 +407,18 @@ func (s *KV) Get(ctx context.Context, key string) (Record, error) {
 	}
 	e, err := s.claims.Get(ctx, encodeKey(key))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return Record{}, fmt.Errorf("get %q: %w", key, ErrNotFound)
+		return Record{}, fmt.Errorf("get %s: %w", keyRef(key), ErrNotFound)
 	}
 	if err != nil {
-		return Record{}, fmt.Errorf("get %q from KV bucket %s: %w", key, s.claims.Bucket(), err)
+		return Record{}, fmt.Errorf("get %s from KV bucket %s: %w", keyRef(key), s.claims.Bucket(), err)
 	}
 	rec, err := decodeClaimRecord(string(e.Value()))
 	if err != nil {
-		return Record{}, fmt.Errorf("get %q from KV bucket %s: %w", key, s.claims.Bucket(), err)
+		return Record{}, fmt.Errorf("get %s from KV bucket %s: %w", keyRef(key), s.claims.Bucket(), err)
 	}
 	now := s.nowMs()
 	if !rec.doneLive(now) && !rec.live(now) {
-		return Record{}, fmt.Errorf("get %q: %w", key, ErrNotFound)
+		return Record{}, fmt.Errorf("get %s: %w", keyRef(key), ErrNotFound)
 	}
 	return rec.asRecord(), nil
 }
@@ -478,10 +478,10 @@ func (s *KV) GetRecord(ctx context.Context, key string) ([]byte, uint64, error) 
 	}
 	e, value, live, err := s.getRecord(ctx, encodeKey(key))
 	if err != nil {
-		return nil, 0, fmt.Errorf("get record %q from KV bucket %s: %w", key, s.records.Bucket(), err)
+		return nil, 0, fmt.Errorf("get record %s from KV bucket %s: %w", keyRef(key), s.records.Bucket(), err)
 	}
 	if !live {
-		return nil, 0, fmt.Errorf("get record %q: %w", key, ErrNotFound)
+		return nil, 0, fmt.Errorf("get record %s: %w", keyRef(key), ErrNotFound)
 	}
 	return value, e.Revision(), nil
 }
@@ -499,16 +499,16 @@ func (s *KV) PutRecord(ctx context.Context, key string, value []byte, version ui
 	if ttl != 0 {
 		ms, err := ttlMillis("record TTL", ttl)
 		if err != nil {
-			return 0, fmt.Errorf("put record %q: %w", key, err)
+			return 0, fmt.Errorf("put record %s: %w", keyRef(key), err)
 		}
 		expires = s.nowMs() + ms
 	}
 	k, enc := encodeKey(key), encodeKVRecord(expires, value)
 	conflict := func() (uint64, error) {
-		return 0, fmt.Errorf("put record %q at version %d: %w", key, version, ErrVersionConflict)
+		return 0, fmt.Errorf("put record %s at version %d: %w", keyRef(key), version, ErrVersionConflict)
 	}
 	failed := func(err error) (uint64, error) {
-		return 0, fmt.Errorf("put record %q in KV bucket %s: %w", key, s.records.Bucket(), err)
+		return 0, fmt.Errorf("put record %s in KV bucket %s: %w", keyRef(key), s.records.Bucket(), err)
 	}
 
 	rev, err := s.records.Update(ctx, k, enc, version)

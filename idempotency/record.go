@@ -33,7 +33,7 @@ func checkClaim(op string, c Claim) error {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	if c.State != Acquired || c.Token == "" {
-		return fmt.Errorf("%s %q: the claim is %s, not acquired (only the holder may %s)", op, c.Key, c.State, op)
+		return fmt.Errorf("%s %s: the claim is %s, not acquired (only the holder may %s)", op, keyRef(c.Key), c.State, op)
 	}
 	return nil
 }
@@ -52,14 +52,14 @@ func checkRenew(c Claim, o RenewOptions) (leaseMs, keepMs int64, err error) {
 		return 0, 0, err
 	}
 	if leaseMs, err = ttlMillis("renew lease", o.Lease); err != nil {
-		return 0, 0, fmt.Errorf("renew %q: %w", c.Key, err)
+		return 0, 0, fmt.Errorf("renew %s: %w", keyRef(c.Key), err)
 	}
 	if n := btoi(o.Call) + btoi(o.Lookup) + btoi(o.Retract); n > 1 {
-		return 0, 0, fmt.Errorf("renew %q: a renewal announces a call, a lookup or a retraction, one at most", c.Key)
+		return 0, 0, fmt.Errorf("renew %s: a renewal announces a call, a lookup or a retraction, one at most", keyRef(c.Key))
 	}
 	if o.Call {
 		if keepMs, err = ttlMillis("renew keep", o.Keep); err != nil {
-			return 0, 0, fmt.Errorf("renew %q: %w", c.Key, err)
+			return 0, 0, fmt.Errorf("renew %s: %w", keyRef(c.Key), err)
 		}
 	}
 	return leaseMs, keepMs, nil

@@ -291,16 +291,16 @@ func (s *Redis) Claim(ctx context.Context, key string, claimTTL time.Duration) (
 	}
 	ms, err := ttlMillis("claim TTL", claimTTL)
 	if err != nil {
-		return Claim{}, fmt.Errorf("claim %q: %w", key, err)
+		return Claim{}, fmt.Errorf("claim %s: %w", keyRef(key), err)
 	}
 	token := newToken()
 	raw, err := s.run(ctx, claimScript, s.prefix+key, ms, ms+s.attemptsTTL, token).Text()
 	if err != nil {
-		return Claim{}, fmt.Errorf("claim %q in redis: %w", key, err)
+		return Claim{}, fmt.Errorf("claim %s in redis: %w", keyRef(key), err)
 	}
 	now, rec, err := decodeTimedRecord(raw)
 	if err != nil {
-		return Claim{}, fmt.Errorf("claim %q in redis: %w", key, err)
+		return Claim{}, fmt.Errorf("claim %s in redis: %w", keyRef(key), err)
 	}
 	if !rec.done && rec.token == token {
 		return rec.acquired(key, token, now), nil
@@ -339,14 +339,14 @@ func (s *Redis) Renew(ctx context.Context, c Claim, o RenewOptions) (Claim, erro
 	}
 	raw, err := s.run(ctx, renewScript, s.prefix+c.Key, c.Token, leaseMs, op, keepMs, s.attemptsTTL).Text()
 	if err != nil {
-		return Claim{}, fmt.Errorf("renew %q in redis: %w", c.Key, err)
+		return Claim{}, fmt.Errorf("renew %s in redis: %w", keyRef(c.Key), err)
 	}
 	if raw == "" {
-		return Claim{}, fmt.Errorf("renew %q: %w", c.Key, ErrNotHolder)
+		return Claim{}, fmt.Errorf("renew %s: %w", keyRef(c.Key), ErrNotHolder)
 	}
 	now, rec, err := decodeTimedRecord(raw)
 	if err != nil {
-		return Claim{}, fmt.Errorf("renew %q in redis: %w", c.Key, err)
+		return Claim{}, fmt.Errorf("renew %s in redis: %w", keyRef(c.Key), err)
 	}
 	return rec.acquired(c.Key, c.Token, now), nil
 }
@@ -358,14 +358,14 @@ func (s *Redis) Complete(ctx context.Context, c Claim, value []byte, doneTTL tim
 	}
 	ms, err := ttlMillis("done TTL", doneTTL)
 	if err != nil {
-		return fmt.Errorf("complete %q: %w", c.Key, err)
+		return fmt.Errorf("complete %s: %w", keyRef(c.Key), err)
 	}
 	n, err := s.run(ctx, completeScript, s.prefix+c.Key, c.Token, value, ms).Int()
 	if err != nil {
-		return fmt.Errorf("complete %q in redis: %w", c.Key, err)
+		return fmt.Errorf("complete %s in redis: %w", keyRef(c.Key), err)
 	}
 	if n != 1 {
-		return fmt.Errorf("complete %q: %w", c.Key, ErrNotHolder)
+		return fmt.Errorf("complete %s: %w", keyRef(c.Key), ErrNotHolder)
 	}
 	return nil
 }
@@ -377,10 +377,10 @@ func (s *Redis) Release(ctx context.Context, c Claim) error {
 	}
 	n, err := s.run(ctx, releaseScript, s.prefix+c.Key, c.Token).Int()
 	if err != nil {
-		return fmt.Errorf("release %q in redis: %w", c.Key, err)
+		return fmt.Errorf("release %s in redis: %w", keyRef(c.Key), err)
 	}
 	if n != 1 {
-		return fmt.Errorf("release %q: %w", c.Key, ErrNotHolder)
+		return fmt.Errorf("release %s: %w", keyRef(c.Key), ErrNotHolder)
 	}
 	return nil
 }
@@ -393,25 +393,25 @@ func (s *Redis) Get(ctx context.Context, key string) (Record, error) {
 	}
 	res, err := getScript.RunRO(ctx, s.rdb, []string{s.prefix + key}).Slice()
 	if err != nil {
-		return Record{}, fmt.Errorf("get %q from redis: %w", key, err)
+		return Record{}, fmt.Errorf("get %s from redis: %w", keyRef(key), err)
 	}
 	now, ok := res[0].(int64)
 	if !ok {
-		return Record{}, fmt.Errorf("get %q from redis: unexpected reply %T", key, res[0])
+		return Record{}, fmt.Errorf("get %s from redis: unexpected reply %T", keyRef(key), res[0])
 	}
 	if len(res) < 2 {
-		return Record{}, fmt.Errorf("get %q: %w", key, ErrNotFound)
+		return Record{}, fmt.Errorf("get %s: %w", keyRef(key), ErrNotFound)
 	}
 	raw, ok := res[1].(string)
 	if !ok {
-		return Record{}, fmt.Errorf("get %q from redis: unexpected reply %T", key, res[1])
+		return Record{}, fmt.Errorf("get %s from redis: unexpected reply %T", keyRef(key), res[1])
 	}
 	rec, err := decodeClaimRecord(raw)
 	if err != nil {
-		return Record{}, fmt.Errorf("get %q from redis: %w", key, err)
+		return Record{}, fmt.Errorf("get %s from redis: %w", keyRef(key), err)
 	}
 	if !rec.done && !rec.live(now) {
-		return Record{}, fmt.Errorf("get %q: %w", key, ErrNotFound)
+		return Record{}, fmt.Errorf("get %s: %w", keyRef(key), ErrNotFound)
 	}
 	return rec.asRecord(), nil
 }
@@ -431,18 +431,18 @@ func (s *Redis) GetRecord(ctx context.Context, key string) ([]byte, uint64, erro
 	}
 	raw, err := s.rdb.Get(ctx, s.recPrefix+key).Result()
 	if errors.Is(err, redis.Nil) {
-		return nil, 0, fmt.Errorf("get record %q: %w", key, ErrNotFound)
+		return nil, 0, fmt.Errorf("get record %s: %w", keyRef(key), ErrNotFound)
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("get record %q from redis: %w", key, err)
+		return nil, 0, fmt.Errorf("get record %s from redis: %w", keyRef(key), err)
 	}
 	i := strings.IndexByte(raw, ':')
 	if i < 0 {
-		return nil, 0, fmt.Errorf("get record %q from redis: %w", key, errCorrupt)
+		return nil, 0, fmt.Errorf("get record %s from redis: %w", keyRef(key), errCorrupt)
 	}
 	version, err := strconv.ParseUint(raw[:i], 10, 64)
 	if err != nil || version == 0 {
-		return nil, 0, fmt.Errorf("get record %q from redis: %w", key, errCorrupt)
+		return nil, 0, fmt.Errorf("get record %s from redis: %w", keyRef(key), errCorrupt)
 	}
 	return []byte(raw[i+1:]), version, nil
 }
@@ -456,15 +456,15 @@ func (s *Redis) PutRecord(ctx context.Context, key string, value []byte, version
 	if ttl != 0 {
 		var err error
 		if ms, err = ttlMillis("record TTL", ttl); err != nil {
-			return 0, fmt.Errorf("put record %q: %w", key, err)
+			return 0, fmt.Errorf("put record %s: %w", keyRef(key), err)
 		}
 	}
 	n, err := putRecordScript.Run(ctx, s.rdb, []string{s.recPrefix + key}, strconv.FormatUint(version, 10), value, ms).Int64()
 	if err != nil {
-		return 0, fmt.Errorf("put record %q in redis: %w", key, err)
+		return 0, fmt.Errorf("put record %s in redis: %w", keyRef(key), err)
 	}
 	if n <= 0 {
-		return 0, fmt.Errorf("put record %q at version %d: %w", key, version, ErrVersionConflict)
+		return 0, fmt.Errorf("put record %s at version %d: %w", keyRef(key), version, ErrVersionConflict)
 	}
 	return uint64(n), nil
 }

@@ -62,6 +62,12 @@ type StreamsConfig struct {
 	LedgerDuplicateWindow time.Duration `yaml:"ledger_duplicate_window" env:"PRAXIS_LEDGER_DUPLICATE_WINDOW"`
 	// Memory uses memory storage instead of files (benchmarks only).
 	Memory bool `yaml:"memory"`
+	// Providers whose subjects the streams carry (default: Praxis only).
+	// Set from the configured applications, not from the file: a stream
+	// gains a provider's subjects only when an application uses it, so an
+	// unchanged Praxis-only deployment with externally managed streams
+	// still verifies.
+	Providers []Provider `yaml:"-"`
 }
 
 // DefaultDuplicateWindow is three times Praxis' resend delay (about five
@@ -80,6 +86,9 @@ func (c StreamsConfig) WithDefaults() StreamsConfig {
 	}
 	if c.Replicas == 0 {
 		c.Replicas = 1
+	}
+	if len(c.Providers) == 0 {
+		c.Providers = []Provider{Praxis}
 	}
 	defLimit := func(v *int64, def int64) {
 		if *v == 0 {
@@ -158,7 +167,7 @@ func Streams(c StreamsConfig) []jetstream.StreamConfig {
 		{
 			Name:        StreamEvents,
 			Description: "Verified Praxis webhooks as CloudEvents; Nats-Msg-Id is the dedup key",
-			Subjects:    []string{AllEvents},
+			Subjects:    subjectsOf(c.Providers, Provider.AllEvents),
 			Storage:     storage,
 			Replicas:    c.Replicas,
 			MaxAge:      c.EventsMaxAge,
@@ -170,7 +179,7 @@ func Streams(c StreamsConfig) []jetstream.StreamConfig {
 		{
 			Name:        StreamCommands,
 			Description: "CRM commands for the worker; a work queue, each command consumed once",
-			Subjects:    []string{AllCommands},
+			Subjects:    subjectsOf(c.Providers, Provider.AllCommands),
 			Storage:     storage,
 			Replicas:    c.Replicas,
 			Retention:   jetstream.WorkQueuePolicy,
@@ -184,7 +193,7 @@ func Streams(c StreamsConfig) []jetstream.StreamConfig {
 		{
 			Name:        StreamResults,
 			Description: "One result per command",
-			Subjects:    []string{AllResults},
+			Subjects:    subjectsOf(c.Providers, Provider.AllResults),
 			Storage:     storage,
 			Replicas:    c.Replicas,
 			MaxAge:      c.ResultsMaxAge,
@@ -195,7 +204,7 @@ func Streams(c StreamsConfig) []jetstream.StreamConfig {
 		{
 			Name:        StreamDLQ,
 			Description: "Commands that were invalid or exhausted their retries, with the reason in headers",
-			Subjects:    []string{AllDLQ},
+			Subjects:    subjectsOf(c.Providers, Provider.AllDLQ),
 			Storage:     storage,
 			Replicas:    c.Replicas,
 			MaxAge:      c.DLQMaxAge,
@@ -206,7 +215,7 @@ func Streams(c StreamsConfig) []jetstream.StreamConfig {
 		{
 			Name:        StreamLedger,
 			Description: "Ledger instructions, exactly one per money movement",
-			Subjects:    []string{AllLedger},
+			Subjects:    subjectsOf(c.Providers, Provider.AllLedger),
 			Storage:     storage,
 			Replicas:    c.Replicas,
 			MaxAge:      c.LedgerMaxAge,
@@ -217,7 +226,7 @@ func Streams(c StreamsConfig) []jetstream.StreamConfig {
 		{
 			Name:        StreamReview,
 			Description: "Suspect notifications, held movements, operators' decisions and their audit records",
-			Subjects:    []string{AllReview},
+			Subjects:    subjectsOf(c.Providers, Provider.AllReview),
 			Storage:     storage,
 			Replicas:    c.Replicas,
 			MaxAge:      c.LedgerMaxAge,

@@ -38,6 +38,7 @@ type Config struct {
 	NATS      NATS      `yaml:"nats"`
 	Redis     Redis     `yaml:"redis"`
 	Praxis    Praxis    `yaml:"praxis"`
+	Rebilly   Rebilly   `yaml:"rebilly"`
 	Ingress   Ingress   `yaml:"ingress"`
 	Admin     Admin     `yaml:"admin"`
 	Worker    Worker    `yaml:"worker"`
@@ -335,12 +336,24 @@ type Simulator struct {
 	// ResendDelay is how long the simulator waits before resending a
 	// notification that was not acknowledged (Praxis: about 5 minutes).
 	ResendDelay time.Duration `yaml:"resend_delay" env:"PRAXIS_SIM_RESEND_DELAY"`
+	// RebillyListen is the built-in Rebilly simulator's HTTP address, used
+	// by `run` when rebilly.base_url is empty and an application uses
+	// Rebilly (default 127.0.0.1:8491).
+	RebillyListen string `yaml:"rebilly_listen" env:"REBILLY_SIM_LISTEN"`
 }
 
 // Application is one Praxis application (a website and base currency).
 type Application struct {
-	// Name is the <app> subject token; default: the normalised application key.
+	// Name is the <app> subject token; default: the normalised application
+	// key (required for a Rebilly application).
 	Name string `yaml:"name"`
+	// Provider is praxis (default) or rebilly: which gateway serves the
+	// application, and so the prefix of its subjects.
+	Provider string `yaml:"provider"`
+	// Rebilly configures an application whose provider is rebilly; the
+	// Praxis fields below (merchant_id, application_key, secret_*) are
+	// then unused.
+	Rebilly RebillyApplication `yaml:"rebilly"`
 	// MerchantID and ApplicationKey are issued by Praxis.
 	MerchantID     string `yaml:"merchant_id"`
 	ApplicationKey string `yaml:"application_key"`
@@ -560,6 +573,8 @@ func (c *Config) SetDefaults() {
 	def(&c.Simulator.Listen, "127.0.0.1:8490")
 	defDur(&c.Simulator.ResendDelay, 5*time.Minute)
 	c.Console.setDefaults()
+	c.setRebillyDefaults()
+	c.NATS.Streams.Providers = c.Providers()
 
 	for i := range c.Applications {
 		a := &c.Applications[i]
@@ -576,10 +591,14 @@ func (c *Config) SetDefaults() {
 // found, which validation reports together with the others.
 func (c *Config) resolveSecrets(getenv func(string) string) []string {
 	var problems []string
+	problems = append(problems, c.resolveRebillySecrets(getenv)...)
 	for i := range c.Applications {
 		a := &c.Applications[i]
 		field := fmt.Sprintf("applications[%d]", i)
 		a.Secrets = nil
+		if a.IsRebilly() {
+			continue
+		}
 		cur, err := readSecret(field, "secret_env", a.SecretEnv, "secret_file", a.SecretFile, getenv, true)
 		if err != nil {
 			problems = append(problems, err.Error())
@@ -749,6 +768,7 @@ func (c *Config) validate(problems []string) error {
 	}
 
 	c.Console.validate(add)
+	c.validateRebilly(add)
 
 	if len(c.Applications) == 0 {
 		add("applications: none configured; add one with merchant_id, application_key and secret_env (see deploy/config.example.yaml)")
@@ -758,19 +778,17 @@ func (c *Config) validate(problems []string) error {
 	frontends := map[Frontend]string{}
 	for i, a := range c.Applications {
 		field := fmt.Sprintf("applications[%d]", i)
+		if a.IsRebilly() {
+			validateName(add, field, a.Name, i, names)
+			continue
+		}
 		if a.MerchantID == "" {
 			add("%s.merchant_id: required (issued by Praxis)", field)
 		}
 		if a.ApplicationKey == "" {
 			add("%s.application_key: required (issued by Praxis)", field)
 		}
-		if !appNameRE.MatchString(a.Name) {
-			add("%s.name: must be lower-case letters, digits, '_' or '-' (it is a NATS subject token)", field)
-		}
-		if j, dup := names[a.Name]; dup {
-			add("%s.name: %q is already used by applications[%d]; give one of them another name", field, a.Name, j)
-		}
-		names[a.Name] = i
+		validateName(add, field, a.Name, i, names)
 		pair := a.MerchantID + "\x00" + a.ApplicationKey
 		if j, dup := pairs[pair]; dup {
 			add("%s: merchant_id and application_key repeat applications[%d]", field, j)
@@ -815,6 +833,18 @@ func (c *Config) validate(problems []string) error {
 	}
 	sort.Strings(errs)
 	return fmt.Errorf("%d problem(s):\n  %s", len(errs), strings.Join(errs, "\n  "))
+}
+
+// validateName checks an application's name, which is its subject token
+// under every provider, so names are unique across providers.
+func validateName(add func(string, ...any), field, name string, i int, names map[string]int) {
+	if !appNameRE.MatchString(name) {
+		add("%s.name: must be lower-case letters, digits, '_' or '-' (it is a NATS subject token)", field)
+	}
+	if j, dup := names[name]; dup {
+		add("%s.name: %q is already used by applications[%d]; give one of them another name", field, name, j)
+	}
+	names[name] = i
 }
 
 // Application returns the application with the given name.

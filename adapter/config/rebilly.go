@@ -224,3 +224,15 @@ func (c *Config) validateRebilly(add func(string, ...any)) {
 		}
 	}
 }
+
+// ApplicationsOf lists the applications served by provider p, in config
+// order: each provider's roles see only their own.
+func (c *Config) ApplicationsOf(p subjects.Provider) []Application {
+	var out []Application
+	for _, a := range c.Applications {
+		if a.ProviderOf() == p {
+			out = append(out, a)
+		}
+	}
+	return out
+}

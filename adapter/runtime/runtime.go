@@ -52,6 +52,10 @@ type Roles struct {
 	// Simulator runs the built-in Praxis simulator and points the worker at
 	// it; only sensible when praxis.base_url is empty.
 	Simulator bool
+	// RebillySimulator runs the built-in Rebilly simulator for the
+	// applications whose provider is rebilly; only sensible when
+	// rebilly.base_url is empty.
+	RebillySimulator bool
 }
 
 // DemoSecret is the public test secret of Praxis' documentation, used for
@@ -75,6 +79,7 @@ type Runtime struct {
 	sim     *sim.Simulator
 	simHTTP *http.Server
 	simURL  string
+	rebSim  *rebillySim
 
 	rules    *frontend.SessionRules
 	ing      *ingress.Server
@@ -105,7 +110,7 @@ type Store interface {
 func Start(ctx context.Context, cfg *config.Config, roles Roles, log zerolog.Logger) (rt *Runtime, err error) {
 	if !roles.Simulator && !cfg.Praxis.Simulated {
 		for i, a := range cfg.Applications {
-			if slices.Contains(a.Secrets, DemoSecret) {
+			if !a.IsRebilly() && slices.Contains(a.Secrets, DemoSecret) {
 				return nil, fmt.Errorf("applications[%d] (%s): the secret is the public demo secret of Praxis' documentation, allowed only with a simulator (praxis.simulated: true, or `run` without praxis.base_url)", i, a.Name)
 			}
 		}
@@ -144,6 +149,11 @@ func Start(ctx context.Context, cfg *config.Config, roles Roles, log zerolog.Log
 			return nil, err
 		}
 	}
+	if roles.RebillySimulator {
+		if err := r.reserveRebillySimulator(); err != nil {
+			return nil, err
+		}
+	}
 	// Fixed-amount sessions: the worker records them, the ingress's
 	// validation rule reads them (through the shared store).
 	if r.rules, err = frontend.NewSessionRules(frontend.SessionRulesConfig{Currencies: cfg.Currencies()}, r.store); err != nil {
@@ -155,6 +165,9 @@ func Start(ctx context.Context, cfg *config.Config, roles Roles, log zerolog.Log
 		if err := r.startIngress(); err != nil {
 			return nil, err
 		}
+	}
+	if err := r.startRebillySimulator(); err != nil {
+		return nil, err
 	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r.bgCancel = cancel
@@ -179,7 +192,10 @@ type Endpoints struct {
 	Ingress   string
 	Admin     string
 	Simulator string
-	Store     string
+	// RebillySimulator is the built-in Rebilly simulator's URL ("" when
+	// not running).
+	RebillySimulator string
+	Store            string
 	// Console is the operator console's URL ("" when not served).
 	Console string
 }
@@ -187,6 +203,9 @@ type Endpoints struct {
 // Endpoints reports the addresses actually bound.
 func (r *Runtime) Endpoints() Endpoints {
 	e := Endpoints{Ingress: r.ingURL, Admin: r.adminURL, Simulator: r.simURL, Console: r.ConsoleURL()}
+	if r.rebSim != nil {
+		e.RebillySimulator = r.rebSim.url
+	}
 	if r.embedded != nil {
 		e.NATS = r.embedded.ClientURL() + " (embedded)"
 	} else {
@@ -364,8 +383,9 @@ func (r *Runtime) lists() *praxis.Lists {
 }
 
 func (r *Runtime) startSimulator() error {
-	apps := make([]sim.Application, 0, len(r.cfg.Applications))
-	for _, a := range r.cfg.Applications {
+	praxisApps := r.cfg.ApplicationsOf(subjects.Praxis)
+	apps := make([]sim.Application, 0, len(praxisApps))
+	for _, a := range praxisApps {
 		apps = append(apps, sim.Application{MerchantID: a.MerchantID, ApplicationKey: a.ApplicationKey, Secrets: secretsOrDemo(a)})
 	}
 	ln, err := net.Listen("tcp", r.cfg.Simulator.Listen)
@@ -412,8 +432,9 @@ func (r *Runtime) processors() *processor.Mapper {
 }
 
 func (r *Runtime) startIngress() error {
-	apps := make([]ingress.Application, 0, len(r.cfg.Applications))
-	for _, a := range r.cfg.Applications {
+	praxisApps := r.cfg.ApplicationsOf(subjects.Praxis)
+	apps := make([]ingress.Application, 0, len(praxisApps))
+	for _, a := range praxisApps {
 		apps = append(apps, ingress.Application{Name: a.Name, MerchantID: a.MerchantID, ApplicationKey: a.ApplicationKey, Secrets: r.applicationSecrets(a)})
 	}
 	def := praxis.Reply{Status: r.cfg.Ingress.ValidationDefault.Status, Description: r.cfg.Ingress.ValidationDefault.Description}
@@ -474,8 +495,9 @@ func (r *Runtime) startWorker(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	apps := make([]worker.Application, 0, len(r.cfg.Applications))
-	for _, a := range r.cfg.Applications {
+	praxisApps := r.cfg.ApplicationsOf(subjects.Praxis)
+	apps := make([]worker.Application, 0, len(praxisApps))
+	for _, a := range praxisApps {
 		cr := a.Credentials()
 		cr.Secrets = r.applicationSecrets(a)
 		apps = append(apps, worker.Application{Name: a.Name, Credentials: cr, Locale: a.Locale, ReturnURL: a.ReturnURL,
@@ -486,7 +508,7 @@ func (r *Runtime) startWorker(ctx context.Context) error {
 		return err
 	}
 	js = r.managedJS(js)
-	router, err := frontend.NewRouter(frontend.RouterConfig{Frontends: frontend.FrontendsOf(r.cfg.Applications)}, r.store)
+	router, err := frontend.NewRouter(frontend.RouterConfig{Frontends: frontend.FrontendsOf(praxisApps)}, r.store)
 	if err != nil {
 		return err
 	}
@@ -522,8 +544,8 @@ func (r *Runtime) startWorker(ctx context.Context) error {
 	for _, a := range apps {
 		creds[a.Name] = a.Credentials
 	}
-	svc, err := ledger.New(ledger.Config{DebitOn: ledger.DebitOnOf(r.cfg.Applications), Processors: r.processors(),
-		DuplicateWindow: r.cfg.NATS.Streams.LedgerDuplicateWindow, Trust: ledger.TrustOf(r.cfg.Applications),
+	svc, err := ledger.New(ledger.Config{DebitOn: ledger.DebitOnOf(praxisApps), Processors: r.processors(),
+		DuplicateWindow: r.cfg.NATS.Streams.LedgerDuplicateWindow, Trust: ledger.TrustOf(praxisApps),
 		RecheckHorizon: r.cfg.Ledger.RecheckHorizon, LookupRate: r.cfg.Ledger.LookupRate, LookupBurst: r.cfg.Ledger.LookupBurst},
 		ledger.Deps{JS: js, Records: r.store, Log: r.log, Registry: r.reg,
 			Lookup: ledger.PraxisLookup{Client: ledgerClient, Credentials: creds}})
@@ -622,7 +644,7 @@ func limitsOf(l config.HTTPLimits) httplimit.Limits {
 // warnDemoSecret says loudly when an application runs on the public demo
 // secret of Praxis' documentation (only ever with a simulator).
 func (r *Runtime) warnDemoSecret() {
-	for _, a := range r.cfg.Applications {
+	for _, a := range r.cfg.ApplicationsOf(subjects.Praxis) {
 		if slices.Contains(r.applicationSecrets(a), DemoSecret) {
 			r.log.Warn().Str("app", a.Name).Msg("this application uses the PUBLIC demo secret of Praxis' documentation: anyone can sign its webhooks; fine with the simulator only, never in production")
 		}
@@ -694,7 +716,11 @@ func (r *Runtime) Shutdown(ctx context.Context) error {
 			errs = append(errs, errors.New("worker did not stop before the shutdown deadline"))
 		}
 	}
-	for _, s := range []*http.Server{r.admin, r.simHTTP} {
+	servers := []*http.Server{r.admin, r.simHTTP}
+	if r.rebSim != nil {
+		servers = append(servers, r.rebSim.http)
+	}
+	for _, s := range servers {
 		if s != nil {
 			if err := s.Shutdown(ctx); err != nil {
 				errs = append(errs, err)
@@ -703,6 +729,13 @@ func (r *Runtime) Shutdown(ctx context.Context) error {
 	}
 	if r.sim != nil {
 		_ = r.sim.Close()
+	}
+	if r.rebSim != nil {
+		if r.rebSim.sim != nil {
+			_ = r.rebSim.sim.Close()
+		} else {
+			_ = r.rebSim.ln.Close() // reserved, never served
+		}
 	}
 	for _, nc := range []*nats.Conn{r.wrkNC, r.ingNC} {
 		if nc != nil && !nc.IsClosed() {

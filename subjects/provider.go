@@ -173,3 +173,46 @@ func subjectsOf(ps []Provider, family func(Provider) string) []string {
 	}
 	return out
 }
+
+// StreamOf names the stream that stores subject, whichever provider's it
+// is ("" when no stream stores it: requests, inboxes).
+func StreamOf(subject string) string {
+	p, err := ProviderOf(subject)
+	if err != nil {
+		return ""
+	}
+	family, _, _ := strings.Cut(strings.TrimPrefix(subject, string(p)+"."), ".")
+	switch family {
+	case "events":
+		return StreamEvents
+	case "commands":
+		return StreamCommands
+	case "results":
+		return StreamResults
+	case "dlq":
+		return StreamDLQ
+	case "ledger":
+		return StreamLedger
+	case "review":
+		return StreamReview
+	case "audit":
+		if p == Praxis {
+			return StreamAudit
+		}
+	}
+	return ""
+}
+
+// Families lists, for every provider, the wildcards of the stored families
+// a watcher follows: events, ledger instructions, review records, results
+// and dead letters.
+func Families(ps ...Provider) []string {
+	if len(ps) == 0 {
+		ps = Providers()
+	}
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.AllEvents(), p.AllLedger(), p.AllReview(), p.AllResults(), p.AllDLQ())
+	}
+	return out
+}

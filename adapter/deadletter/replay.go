@@ -38,15 +38,16 @@ type Replayed struct {
 // CommandSubject is the subject a dead letter's command came from: the
 // header the worker wrote, or the one derived from the DLQ subject.
 func CommandSubject(m *jetstream.RawStreamMsg) (string, error) {
+	p, app, name, err := subjects.ParseAnyDeadLetter(m.Subject)
+	if err != nil {
+		return "", fmt.Errorf("dead letter %d: %w", m.Sequence, err)
+	}
 	subject := m.Header.Get(worker.HeaderDLQSubject)
 	if subject == "" {
-		app, name, err := subjects.ParseDeadLetter(m.Subject)
-		if err != nil {
-			return "", fmt.Errorf("dead letter %d names no command subject: %w", m.Sequence, err)
-		}
-		subject = subjects.Command(app, name)
+		subject = p.Command(app, name)
 	}
-	if !strings.HasPrefix(subject, subjects.Root+".commands.") {
+	// A dead letter goes back to its own provider's commands only.
+	if !strings.HasPrefix(subject, string(p)+".commands.") {
 		return "", fmt.Errorf("dead letter %d: %q is not a command subject", m.Sequence, subject)
 	}
 	return subject, nil

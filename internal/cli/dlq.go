@@ -161,9 +161,10 @@ type dlqEntry struct {
 // dlqEntries reads up to limit dead letters that match f, oldest first, and
 // the number stored under the application filter.
 func dlqEntries(ctx context.Context, stream jetstream.Stream, f dlqFilter, limit int) ([]dlqEntry, uint64, error) {
-	filter := subjects.AllDLQ
+	// Every provider's dead letters: the stream holds them all.
+	filter := "*.dlq.>"
 	if f.app != "" {
-		filter = subjects.Root + ".dlq." + subjects.Token(f.app) + ".>"
+		filter = "*.dlq." + subjects.Token(f.app) + ".>"
 	}
 	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(filter))
 	if err != nil {
@@ -194,7 +195,7 @@ func dlqEntries(ctx context.Context, stream jetstream.Stream, f dlqFilter, limit
 			e := dlqEntry{Seq: meta.Sequence.Stream, Time: meta.Timestamp.UTC(), Subject: m.Subject(),
 				CommandID: h.Get(worker.HeaderDLQCommandID), Outcome: h.Get(worker.HeaderDLQOutcome),
 				Deliveries: h.Get(worker.HeaderDLQDeliveries), Reason: h.Get(worker.HeaderDLQReason)}
-			e.App, e.Command, _ = subjects.ParseDeadLetter(m.Subject())
+			_, e.App, e.Command, _ = subjects.ParseAnyDeadLetter(m.Subject())
 			if f.match(e) && len(entries) < limit {
 				entries = append(entries, e)
 			}

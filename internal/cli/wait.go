@@ -59,17 +59,8 @@ func runWait(ctx context.Context, env *Env, args []string) error {
 
 // streamFor names the stream that stores subject.
 func streamFor(subject string) (string, error) {
-	for prefix, stream := range map[string]string{
-		subjects.Root + ".events.":   subjects.StreamEvents,
-		subjects.Root + ".ledger.":   subjects.StreamLedger,
-		subjects.Root + ".review.":   subjects.StreamReview,
-		subjects.Root + ".results.":  subjects.StreamResults,
-		subjects.Root + ".dlq.":      subjects.StreamDLQ,
-		subjects.Root + ".commands.": subjects.StreamCommands,
-	} {
-		if strings.HasPrefix(subject, prefix) {
-			return stream, nil
-		}
+	if stream := subjects.StreamOf(subject); stream != "" {
+		return stream, nil
 	}
-	return "", fmt.Errorf("%w: %s is not stored by any stream (events, ledger, review, results, dlq, commands)", errUsage, subject)
+	return "", fmt.Errorf("%w: %s is not stored by any stream (<provider>.events, ledger, review, results, dlq, commands)", errUsage, subject)
 }

@@ -40,6 +40,12 @@ func newAutoPipeline(rdb redis.UniversalClient, flushers, maxBatch int) *autoPip
 
 // run queues a script and waits for its reply, or for ctx.
 func (p *autoPipeline) run(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
+	// A select picks at random among ready cases: without this check a
+	// caller whose context is already over would still queue its script
+	// about half the time, and a claim could run that nobody waits for.
+	if err := ctx.Err(); err != nil {
+		return errCmd(ctx, err)
+	}
 	r := &pipeReq{script: script, keys: keys, args: args, done: make(chan *redis.Cmd, 1)}
 	select {
 	case p.reqs <- r:

@@ -2,6 +2,7 @@ package idempotency_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -185,4 +186,31 @@ func BenchmarkRedisClaimCompleteParallelAutoPipeline(b *testing.B) {
 	s, _, _ := newRedis(b, idempotency.RedisConfig{AutoPipeline: true})
 	b.Cleanup(func() { _ = s.Close() })
 	storetest.BenchClaimCompleteParallel(b, s)
+}
+
+// TestAutoPipelineRefusesCancelledContexts: a claim asked with a context
+// that is already over fails and runs nothing, every time (a random select
+// used to queue it about half the time).
+func TestAutoPipelineRefusesCancelledContexts(t *testing.T) {
+	// One flusher runs queued scripts in order, so once a later claim has
+	// answered, every script queued before it has run (or never will).
+	s, rdb, cfg := newRedis(t, idempotency.RedisConfig{AutoPipeline: true, Flushers: 1})
+	t.Cleanup(func() { _ = s.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	const n = 200
+	for i := 0; i < n; i++ {
+		_, err := s.Claim(ctx, fmt.Sprintf("cancelled-%d", i), time.Minute)
+		assert.ErrorIs(t, err, context.Canceled, "claim %d", i)
+	}
+	_, err := s.Claim(context.Background(), "live", time.Minute)
+	require.NoError(t, err)
+	for i := 0; i < n; i++ {
+		exists, err := rdb.Exists(context.Background(), cfg.Prefix+fmt.Sprintf("cancelled-%d", i)).Result()
+		require.NoError(t, err)
+		require.Zero(t, exists, "claim %d ran although its context was over", i)
+	}
+	exists, err := rdb.Exists(context.Background(), cfg.Prefix+"live").Result()
+	require.NoError(t, err)
+	require.Equal(t, int64(1), exists, "the key layout this test reads is the store's")
 }

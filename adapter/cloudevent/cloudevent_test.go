@@ -83,3 +83,35 @@ func TestKeyFieldAttributes(t *testing.T) {
 	assert.NotContains(t, string(b), "praxistid")
 	assert.NotContains(t, string(b), "praxisamount")
 }
+
+// TestExtensions: further extension attributes are written in order as
+// strings before data, and a Rebilly envelope reads back; without them
+// the envelope is byte for byte what it was (Praxis events unchanged).
+func TestExtensions(t *testing.T) {
+	base := Fields{ID: "x", Source: "/praxis/a", Type: "praxis.deposit.approved", Time: time.Unix(1, 0), Data: []byte(`{}`)}
+	before := Append(nil, base)
+	assert.Equal(t, `{"specversion":"1.0","id":"x","source":"/praxis/a","type":"praxis.deposit.approved","time":"1970-01-01T00:00:01Z","datacontenttype":"application/json","data":{}}`,
+		string(before))
+
+	data := []byte(`{"id":"txn_1","amount":12.30}`)
+	b := Append(nil, Fields{
+		ID: "rebilly:org_1:t:txn_1:3", Source: RebillySource("org_1"), Type: TypeRebillyTransaction, Subject: "txn_1",
+		Time: time.Unix(2, 0), DataSchema: "https://example/s.json", Data: data,
+		Extensions: []Extension{
+			{AttrRebillyID, "txn_1"}, {AttrRebillyRevision, "3"}, {AttrRebillyResult, "approved"}, {AttrRebillyStatus, "completed"},
+			{AttrRebillyAmount, "1230"}, {AttrRebillyCurrency, "EUR"}, {AttrRebillyType, `sa"le`},
+		},
+	})
+	require.True(t, json.Valid(b), "%s", b)
+	e, err := DecodeRebilly(b)
+	require.NoError(t, err)
+	assert.Equal(t, RebillyEvent{
+		SpecVersion: SpecVersion, ID: "rebilly:org_1:t:txn_1:3", Source: "rebilly/org_1", Type: TypeRebillyTransaction, Subject: "txn_1",
+		Time: time.Unix(2, 0).UTC(), DataContentType: "application/json", DataSchema: "https://example/s.json",
+		RebillyID: "txn_1", Revision: "3", Result: "approved", Status: "completed", Amount: "1230", Currency: "EUR", TxType: `sa"le`,
+		Data: data,
+	}, *e)
+	for _, name := range []string{AttrRebillyID, AttrRebillyRevision, AttrRebillyResult, AttrRebillyStatus, AttrRebillyAmount, AttrRebillyCurrency, AttrRebillyType} {
+		assert.Regexp(t, `^[a-z0-9]{1,20}$`, name, "CloudEvents extension names are lower-case alphanumeric, at most 20 characters")
+	}
+}

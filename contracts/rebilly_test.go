@@ -2,7 +2,6 @@ package contracts
 
 import (
 	"net/http/httptest"
-	"strconv"
 	"testing"
 	"time"
 
@@ -46,30 +45,14 @@ func TestRebillyBodiesMatchTheSchemas(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, s.validate("rebilly.transaction", got.Raw), "contracts/schemas/rebilly.transaction.json refuses %s", got.Raw)
 		tx := got.Value
-		env := cloudevent.Append(nil, cloudevent.Fields{
-			ID: rebilly.EventKey("org_c", &tx), Source: cloudevent.RebillySource("org_c"), Type: cloudevent.TypeRebillyTransaction,
-			Subject: tx.ID, Time: time.Now(), DataSchema: SchemaID("rebilly.transaction"), Data: got.Raw,
-			Extensions: []cloudevent.Extension{
-				{Name: cloudevent.AttrRebillyID, Value: tx.ID}, {Name: cloudevent.AttrRebillyRevision, Value: strconv.FormatInt(tx.Revision, 10)},
-				{Name: cloudevent.AttrRebillyResult, Value: tx.Result}, {Name: cloudevent.AttrRebillyStatus, Value: tx.Status},
-				{Name: cloudevent.AttrRebillyAmount, Value: strconv.FormatInt(tx.AmountMinor, 10)},
-				{Name: cloudevent.AttrRebillyCurrency, Value: tx.Currency}, {Name: cloudevent.AttrRebillyType, Value: tx.Type},
-			},
-		})
+		env := cloudevent.Append(nil, cloudevent.RebillyTransaction("org_c", &tx, got.Raw, time.Now(), SchemaID("rebilly.transaction")))
 		assert.NoError(t, s.validate("cloudevent.rebilly", env), "contracts/schemas/cloudevent.rebilly.json refuses %s", env)
 	}
 	got, err := client.GetPayoutRequest(ctx, pr.Value.ID)
 	require.NoError(t, err)
 	assert.NoError(t, s.validate("rebilly.payout_request", got.Raw), "contracts/schemas/rebilly.payout_request.json refuses %s", got.Raw)
 	p := got.Value
-	env := cloudevent.Append(nil, cloudevent.Fields{
-		ID: rebilly.PayoutEventKey("org_c", &p), Source: cloudevent.RebillySource("org_c"), Type: cloudevent.TypeRebillyPayoutRequest,
-		Subject: p.ID, Time: time.Now(), DataSchema: SchemaID("rebilly.payout_request"), Data: got.Raw,
-		Extensions: []cloudevent.Extension{
-			{Name: cloudevent.AttrRebillyID, Value: p.ID}, {Name: cloudevent.AttrRebillyStatus, Value: p.Status},
-			{Name: cloudevent.AttrRebillyAmount, Value: strconv.FormatInt(p.AmountMinor, 10)}, {Name: cloudevent.AttrRebillyCurrency, Value: p.Currency},
-		},
-	})
+	env := cloudevent.Append(nil, cloudevent.RebillyPayoutRequest("org_c", &p, got.Raw, time.Now(), SchemaID("rebilly.payout_request")))
 	assert.NoError(t, s.validate("cloudevent.rebilly", env), "contracts/schemas/cloudevent.rebilly.json refuses %s", env)
 
 	for name, bad := range map[string]string{

@@ -104,10 +104,9 @@ type RebillyApplication struct {
 	Digest rebilly.DigestAuth
 }
 
-// rebillyApp is a validated RebillyApplication with its precomputed strings.
+// rebillyApp is a validated RebillyApplication.
 type rebillyApp struct {
 	RebillyApplication
-	source string // CloudEvents source
 }
 
 // rebillyRetryAfter is the Retry-After of a 503 when Rebilly's own
@@ -165,7 +164,7 @@ func newRebillyApps(list []RebillyApplication) (map[string]*rebillyApp, error) {
 		default:
 			return nil, fmt.Errorf("%s: auth must be %s, %s or %s", where, RebillyAuthNone, RebillyAuthBasic, RebillyAuthDigest)
 		}
-		out[a.Name] = &rebillyApp{RebillyApplication: a, source: cloudevent.RebillySource(a.OrganizationID)}
+		out[a.Name] = &rebillyApp{RebillyApplication: a}
 	}
 	return out, nil
 }
@@ -349,11 +348,11 @@ func (s *Server) rebillyAuthorized(w http.ResponseWriter, r *http.Request, rc *r
 	return false
 }
 
-// rebillyEvent is one confirmed object, ready to publish.
+// rebillyEvent is one confirmed object, ready to publish: its envelope
+// (whose ID is the dedup key) and subject.
 type rebillyEvent struct {
-	key, subject, ceType, id, dataSchema string
-	ext                                  []cloudevent.Extension
-	data                                 []byte
+	fields  cloudevent.Fields
+	subject string
 }
 
 // confirmRebilly looks every target up and publishes what the lookups
@@ -400,18 +399,8 @@ func (s *Server) lookupRebilly(w http.ResponseWriter, r *http.Request, rc *rebil
 		}
 		s.metrics.RebillyLookups.WithLabelValues(a.Name, "payout_request", "success").Inc()
 		return rebillyEvent{
-			key:        rebilly.PayoutEventKey(a.OrganizationID, p),
-			subject:    subjects.Rebilly.Event(a.Name, rebilly.EventWithdrawal, p.Status),
-			ceType:     cloudevent.TypeRebillyPayoutRequest,
-			id:         p.ID,
-			dataSchema: dataSchemaRebillyPayoutRequest,
-			data:       resp.Raw,
-			ext: []cloudevent.Extension{
-				{Name: cloudevent.AttrRebillyID, Value: p.ID},
-				{Name: cloudevent.AttrRebillyStatus, Value: p.Status},
-				{Name: cloudevent.AttrRebillyAmount, Value: strconv.FormatInt(p.AmountMinor, 10)},
-				{Name: cloudevent.AttrRebillyCurrency, Value: p.Currency},
-			},
+			fields:  cloudevent.RebillyPayoutRequest(a.OrganizationID, p, resp.Raw, rc.start, dataSchemaRebillyPayoutRequest),
+			subject: subjects.Rebilly.Event(a.Name, rebilly.EventWithdrawal, p.Status),
 		}, true
 	}
 	rc.id = t.transaction
@@ -426,26 +415,9 @@ func (s *Server) lookupRebilly(w http.ResponseWriter, r *http.Request, rc *rebil
 		return rebillyEvent{}, false
 	}
 	s.metrics.RebillyLookups.WithLabelValues(a.Name, "transaction", "success").Inc()
-	ext := make([]cloudevent.Extension, 0, 7)
-	ext = append(ext, cloudevent.Extension{Name: cloudevent.AttrRebillyID, Value: tx.ID})
-	if tx.Revision > 0 {
-		ext = append(ext, cloudevent.Extension{Name: cloudevent.AttrRebillyRevision, Value: strconv.FormatInt(tx.Revision, 10)})
-	}
-	ext = append(ext,
-		cloudevent.Extension{Name: cloudevent.AttrRebillyResult, Value: tx.Result},
-		cloudevent.Extension{Name: cloudevent.AttrRebillyStatus, Value: tx.Status},
-		cloudevent.Extension{Name: cloudevent.AttrRebillyAmount, Value: strconv.FormatInt(tx.AmountMinor, 10)},
-		cloudevent.Extension{Name: cloudevent.AttrRebillyCurrency, Value: tx.Currency},
-		cloudevent.Extension{Name: cloudevent.AttrRebillyType, Value: tx.Type},
-	)
 	return rebillyEvent{
-		key:        rebilly.EventKey(a.OrganizationID, tx),
-		subject:    subjects.Rebilly.Event(a.Name, rebilly.EventType(tx), tx.Result),
-		ceType:     cloudevent.TypeRebillyTransaction,
-		id:         tx.ID,
-		dataSchema: dataSchemaRebillyTransaction,
-		data:       resp.Raw,
-		ext:        ext,
+		fields:  cloudevent.RebillyTransaction(a.OrganizationID, tx, resp.Raw, rc.start, dataSchemaRebillyTransaction),
+		subject: subjects.Rebilly.Event(a.Name, rebilly.EventType(tx), tx.Result),
 	}, true
 }
 
@@ -454,7 +426,8 @@ func (s *Server) lookupRebilly(w http.ResponseWriter, r *http.Request, rc *rebil
 func (s *Server) publishRebilly(w http.ResponseWriter, r *http.Request, rc *rebillyCall, ev rebillyEvent) (string, bool) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.PublishTimeout)
 	defer cancel()
-	claim, err := s.claimKey(ctx, rc.kind, ev.key)
+	key := ev.fields.ID
+	claim, err := s.claimKey(ctx, rc.kind, key)
 	if err != nil {
 		s.rebillyFail(w, rc, http.StatusServiceUnavailable, 0, "dedup store unavailable", err)
 		return "", false
@@ -462,17 +435,8 @@ func (s *Server) publishRebilly(w http.ResponseWriter, r *http.Request, rc *rebi
 	if claim.State == idempotency.Done {
 		return OutcomeDuplicate, true
 	}
-	data := cloudevent.Append(make([]byte, 0, len(ev.data)+512), cloudevent.Fields{
-		ID:         ev.key,
-		Source:     rc.app.source,
-		Type:       ev.ceType,
-		Subject:    ev.id,
-		Time:       rc.start,
-		DataSchema: ev.dataSchema,
-		Extensions: ev.ext,
-		Data:       ev.data,
-	})
-	msg := &nats.Msg{Subject: ev.subject, Data: data, Header: nats.Header{headerMsgID: []string{ev.key}}}
+	data := cloudevent.Append(make([]byte, 0, len(ev.fields.Data)+512), ev.fields)
+	msg := &nats.Msg{Subject: ev.subject, Data: data, Header: nats.Header{headerMsgID: []string{key}}}
 	if err := s.publishClaimed(ctx, r, claim, msg, rc.origin()); err != nil {
 		s.rebillyFail(w, rc, http.StatusServiceUnavailable, 0, "event not stored", err)
 		return "", false

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/praxis-adapter/praxis-adapter/adapter/rebilly"
 )
 
 func TestAppendRoundTrip(t *testing.T) {
@@ -94,14 +96,8 @@ func TestExtensions(t *testing.T) {
 		string(before))
 
 	data := []byte(`{"id":"txn_1","amount":12.30}`)
-	b := Append(nil, Fields{
-		ID: "rebilly:org_1:t:txn_1:3", Source: RebillySource("org_1"), Type: TypeRebillyTransaction, Subject: "txn_1",
-		Time: time.Unix(2, 0), DataSchema: "https://example/s.json", Data: data,
-		Extensions: []Extension{
-			{AttrRebillyID, "txn_1"}, {AttrRebillyRevision, "3"}, {AttrRebillyResult, "approved"}, {AttrRebillyStatus, "completed"},
-			{AttrRebillyAmount, "1230"}, {AttrRebillyCurrency, "EUR"}, {AttrRebillyType, `sa"le`},
-		},
-	})
+	tx := rebilly.Transaction{ID: "txn_1", Revision: 3, Result: "approved", Status: "completed", AmountMinor: 1230, Currency: "EUR", Type: `sa"le`}
+	b := Append(nil, RebillyTransaction("org_1", &tx, data, time.Unix(2, 0), "https://example/s.json"))
 	require.True(t, json.Valid(b), "%s", b)
 	e, err := DecodeRebilly(b)
 	require.NoError(t, err)
@@ -111,6 +107,13 @@ func TestExtensions(t *testing.T) {
 		RebillyID: "txn_1", Revision: "3", Result: "approved", Status: "completed", Amount: "1230", Currency: "EUR", TxType: `sa"le`,
 		Data: data,
 	}, *e)
+
+	p := rebilly.PayoutRequest{ID: "pr_1", Status: "pending", AmountMinor: 250, Currency: "EUR", UpdatedTime: "2026-01-01T00:00:00Z"}
+	e, err = DecodeRebilly(Append(nil, RebillyPayoutRequest("org_1", &p, []byte(`{}`), time.Unix(2, 0), "s")))
+	require.NoError(t, err)
+	assert.Equal(t, "rebilly:org_1:p:pr_1:2026-01-01T00:00:00Z", e.ID)
+	assert.Equal(t, TypeRebillyPayoutRequest, e.Type)
+	assert.Equal(t, []string{"pr_1", "pending", "250", "EUR", "", "", ""}, []string{e.RebillyID, e.Status, e.Amount, e.Currency, e.Revision, e.Result, e.TxType})
 	for _, name := range []string{AttrRebillyID, AttrRebillyRevision, AttrRebillyResult, AttrRebillyStatus, AttrRebillyAmount, AttrRebillyCurrency, AttrRebillyType} {
 		assert.Regexp(t, `^[a-z0-9]{1,20}$`, name, "CloudEvents extension names are lower-case alphanumeric, at most 20 characters")
 	}

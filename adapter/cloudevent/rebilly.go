@@ -2,7 +2,10 @@ package cloudevent
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
+
+	"github.com/praxis-adapter/praxis-adapter/adapter/rebilly"
 )
 
 // CloudEvents types of the Rebilly events the ingress publishes: data is
@@ -60,4 +63,39 @@ func DecodeRebilly(b []byte) (*RebillyEvent, error) {
 		return nil, err
 	}
 	return &e, nil
+}
+
+// RebillyTransaction is the envelope of a transaction confirmed by GET
+// /transactions/{id}: raw is that GET's body (Response.Raw), embedded byte
+// for byte; the id is rebilly.EventKey (also the Nats-Msg-Id); at is when
+// the triggering call arrived; dataSchema names data's contract. The
+// ingress publishes it, and tests of consumers build the same bytes.
+func RebillyTransaction(organizationID string, tx *rebilly.Transaction, raw []byte, at time.Time, dataSchema string) Fields {
+	ext := make([]Extension, 0, 7)
+	ext = append(ext, Extension{AttrRebillyID, tx.ID})
+	if tx.Revision > 0 {
+		ext = append(ext, Extension{AttrRebillyRevision, strconv.FormatInt(tx.Revision, 10)})
+	}
+	ext = append(ext,
+		Extension{AttrRebillyResult, tx.Result},
+		Extension{AttrRebillyStatus, tx.Status},
+		Extension{AttrRebillyAmount, strconv.FormatInt(tx.AmountMinor, 10)},
+		Extension{AttrRebillyCurrency, tx.Currency},
+		Extension{AttrRebillyType, tx.Type},
+	)
+	return Fields{ID: rebilly.EventKey(organizationID, tx), Source: RebillySource(organizationID), Type: TypeRebillyTransaction,
+		Subject: tx.ID, Time: at, DataSchema: dataSchema, Extensions: ext, Data: raw}
+}
+
+// RebillyPayoutRequest is the envelope of a payout request confirmed by
+// GET /payout-requests/{id}, as RebillyTransaction (id: rebilly.PayoutEventKey).
+func RebillyPayoutRequest(organizationID string, p *rebilly.PayoutRequest, raw []byte, at time.Time, dataSchema string) Fields {
+	return Fields{ID: rebilly.PayoutEventKey(organizationID, p), Source: RebillySource(organizationID), Type: TypeRebillyPayoutRequest,
+		Subject: p.ID, Time: at, DataSchema: dataSchema, Data: raw,
+		Extensions: []Extension{
+			{AttrRebillyID, p.ID},
+			{AttrRebillyStatus, p.Status},
+			{AttrRebillyAmount, strconv.FormatInt(p.AmountMinor, 10)},
+			{AttrRebillyCurrency, p.Currency},
+		}}
 }

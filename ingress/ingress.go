@@ -124,7 +124,7 @@ type Server struct {
 	log      zerolog.Logger
 	metrics  *Metrics
 	apps     map[string]*app
-	rebilly  map[string]*rebillyApp
+	rebilly  map[string]*RebillyApplication
 	router   chi.Router
 	draining atomic.Bool
 	// bodies recycles request body buffers (most bodies are 1–3 KB).

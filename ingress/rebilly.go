@@ -104,11 +104,6 @@ type RebillyApplication struct {
 	Digest rebilly.DigestAuth
 }
 
-// rebillyApp is a validated RebillyApplication.
-type rebillyApp struct {
-	RebillyApplication
-}
-
 // rebillyRetryAfter is the Retry-After of a 503 when Rebilly's own
 // rate-limit answer said nothing longer: a hint (Rebilly's retry schedule
 // is UNCONFIRMED, API.md §7).
@@ -124,8 +119,8 @@ const (
 )
 
 // newRebillyApps validates the Rebilly applications.
-func newRebillyApps(list []RebillyApplication) (map[string]*rebillyApp, error) {
-	out := make(map[string]*rebillyApp, len(list))
+func newRebillyApps(list []RebillyApplication) (map[string]*RebillyApplication, error) {
+	out := make(map[string]*RebillyApplication, len(list))
 	for i, a := range list {
 		where := fmt.Sprintf("ingress: rebilly application %d (%s)", i, subjects.Token(a.Name))
 		switch {
@@ -164,7 +159,7 @@ func newRebillyApps(list []RebillyApplication) (map[string]*rebillyApp, error) {
 		default:
 			return nil, fmt.Errorf("%s: auth must be %s, %s or %s", where, RebillyAuthNone, RebillyAuthBasic, RebillyAuthDigest)
 		}
-		out[a.Name] = &rebillyApp{RebillyApplication: a}
+		out[a.Name] = &a
 	}
 	return out, nil
 }
@@ -187,7 +182,7 @@ func (s *Server) rebillyRoutes(r chi.Router) {
 // rebillyCall is one Rebilly call on its way through a handler.
 type rebillyCall struct {
 	kind  string
-	app   *rebillyApp
+	app   *RebillyApplication
 	reqID string
 	id    string // the transaction or payout request id, once read
 	start time.Time
@@ -245,8 +240,10 @@ func (s *Server) handleRebillyNotification(w http.ResponseWriter, r *http.Reques
 type rebillyTrigger struct {
 	TransactionID   string `json:"transactionId"`
 	PayoutRequestID string `json:"payoutRequestId"`
-	EventType       string `json:"eventType"`
-	Embedded        *struct {
+	// EventType is not used; modelling it makes the strict reader refuse
+	// a case variant or a repeat of it, like any known key.
+	EventType string `json:"eventType"`
+	Embedded  *struct {
 		ChildTransaction *struct {
 			ID string `json:"id"`
 		} `json:"childTransaction"`

@@ -576,3 +576,39 @@ func TestRebillyConfig(t *testing.T) {
 	_, err = newRebillyApps([]RebillyApplication{ok, ok})
 	assert.ErrorContains(t, err, "twice")
 }
+
+// TestRebillyConcurrentCallsPublishOnce: calls for one state racing each
+// other (Rebilly's duplicates, the notification and the webhook) all hear
+// 200 after the event is stored, and it is stored once.
+func TestRebillyConcurrentCallsPublishOnce(t *testing.T) {
+	e := newRBEnv(t, rbOptions{auth: RebillyAuthBasic})
+	c := e.cashier(t, false)
+	tx, err := e.sim.PayDeposit(t.Context(), c.ID, rebillysim.PayOptions{Amount: 4200})
+	require.NoError(t, err)
+	answers := make(chan int, 8)
+	for i := range cap(answers) {
+		go func() {
+			req, _ := http.NewRequest(http.MethodPost, e.url+notifyPath("id="+tx.ID), nil)
+			if i%2 == 1 {
+				req, _ = http.NewRequest(http.MethodPost, e.url+"/rebilly/"+rbApp+"/webhook",
+					strings.NewReader(`{"transactionId":"`+tx.ID+`","eventType":"transaction-processed"}`))
+				req.SetBasicAuth(rbUser, rbPassword)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				answers <- 0
+				return
+			}
+			_ = resp.Body.Close()
+			answers <- resp.StatusCode
+		}()
+	}
+	for range cap(answers) {
+		assert.Equal(t, http.StatusOK, <-answers)
+	}
+	assert.Len(t, e.events(t), 1)
+	require.NoError(t, e.ing.Drain(t.Context()))
+	rec, err := e.store.Get(t.Context(), "rebilly:"+rbOrg+":t:"+tx.ID+":1")
+	require.NoError(t, err)
+	assert.Equal(t, idempotency.Done, rec.State, "the key ends done")
+}

@@ -7,8 +7,13 @@
 // only after the PubAck; synchronous callbacks become NATS request/reply to
 // the CRM with a deadline and a configured default.
 //
+// Rebilly's notificationUrl calls and webhooks are served too, under
+// /rebilly/<app>/ (rebilly.go): triggers confirmed by a GET, published with
+// the same claim and publish steps.
+//
 // The ingress knows nothing of the worker or the ledger: it speaks the
-// Praxis protocol (adapter/praxis) on one side and subjects on the other.
+// providers' protocols (adapter/praxis, adapter/rebilly) on one side and
+// subjects on the other.
 package ingress
 
 import (

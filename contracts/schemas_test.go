@@ -17,6 +17,7 @@ import (
 	"github.com/praxis-adapter/praxis-adapter/adapter/command"
 	"github.com/praxis-adapter/praxis-adapter/adapter/ledger"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/adapter/rebilly"
 )
 
 func TestAccessors(t *testing.T) {
@@ -118,6 +119,9 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 	}{
 		{"command.result", command.Result{}, true},
 		{"cloudevent", cloudevent.Event{}, true},
+		{"cloudevent.rebilly", cloudevent.RebillyEvent{}, true},
+		{"rebilly.transaction", rebilly.Transaction{}, false},
+		{"rebilly.payout_request", rebilly.PayoutRequest{}, false},
 		{"ledger.instruction", ledger.Instruction{}, true},
 		{"praxis.notification", praxis.Notification{}, false},
 		{"praxis.validation_request", praxis.ValidationRequest{}, false},

@@ -209,18 +209,14 @@ func (s *Server) publishOnce(w http.ResponseWriter, r *http.Request, c *call, ev
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.PublishTimeout)
 	defer cancel()
 
-	claim, err := s.deps.Store.Claim(ctx, key, s.cfg.ClaimTTL)
+	claim, err := s.claimKey(ctx, c.kind, key)
 	if err != nil {
 		s.fail(w, c, "dedup store unavailable", err)
 		return
 	}
-	switch claim.State {
-	case idempotency.Done:
-		s.metrics.DedupHits.WithLabelValues(c.kind, "done").Inc()
+	if claim.State == idempotency.Done {
 		s.finish(w, c, OutcomeDuplicate)
 		return
-	case idempotency.Busy:
-		s.metrics.DedupHits.WithLabelValues(c.kind, "busy").Inc()
 	}
 
 	var subjBuf [128]byte
@@ -253,6 +249,62 @@ func (s *Server) publishOnce(w http.ResponseWriter, r *http.Request, c *call, ev
 	})
 	*envBuf = data[:0]
 	msg := &nats.Msg{Subject: string(subj), Data: data, Header: nats.Header{headerMsgID: []string{key}}}
+	if err := s.publishClaimed(ctx, r, claim, msg, c.origin()); err != nil {
+		s.fail(w, c, "event not stored", err)
+		return
+	}
+	s.finish(w, c, OutcomeAccepted)
+}
+
+// origin names, in log lines, the request a dedup step serves: the kind
+// (a bounded metric label too), the application, the caller's request id
+// (made up when a line needs one, then shared by every line of the
+// request) and the provider's id of the object under idField. Never a
+// body value.
+type origin struct {
+	kind, app, idField, id string
+	reqID                  *string
+}
+
+// origin is the call's log identity (the tid as "tid").
+func (c *call) origin() origin {
+	return origin{kind: c.kind, app: c.app.Name, idField: "tid", id: c.tid, reqID: &c.reqID}
+}
+
+// requestID returns o's request id, making one up on first use.
+func (s *Server) requestIDOf(o origin) string {
+	if *o.reqID == "" {
+		*o.reqID = s.nextRequestID()
+	}
+	return *o.reqID
+}
+
+// claimKey claims key for one publish, the first phase of the path every
+// asynchronous event takes, whatever its provider: Done means the event is
+// already in the stream (answer success without publishing), Busy that
+// another request holds it (publish anyway: the stream's duplicate window
+// stores it once, and both may answer success after their PubAck).
+func (s *Server) claimKey(ctx context.Context, kind, key string) (idempotency.Claim, error) {
+	claim, err := s.deps.Store.Claim(ctx, key, s.cfg.ClaimTTL)
+	if err != nil {
+		return claim, err
+	}
+	switch claim.State {
+	case idempotency.Done:
+		s.metrics.DedupHits.WithLabelValues(kind, "done").Inc()
+	case idempotency.Busy:
+		s.metrics.DedupHits.WithLabelValues(kind, "busy").Inc()
+	}
+	return claim, nil
+}
+
+// publishClaimed is the second phase: publish msg (its Nats-Msg-Id is the
+// claimed key) to the events stream and wait for the PubAck. A failure
+// releases the claim, so the provider's resend is handled, and is returned:
+// the caller answers a non-success. Success schedules marking the key done
+// and returns nil: the event is durable and the caller may answer success.
+// The span (or the caller's traceparent) goes onto the message.
+func (s *Server) publishClaimed(ctx context.Context, r *http.Request, claim idempotency.Claim, msg *nats.Msg, o origin) error {
 	var span trace.Span
 	if s.tracing {
 		ctx, span = s.tracer.Start(ctx, "publish "+msg.Subject, trace.WithSpanKind(trace.SpanKindProducer),
@@ -273,28 +325,27 @@ func (s *Server) publishOnce(w http.ResponseWriter, r *http.Request, c *call, ev
 		}
 		span.End()
 	}
-	s.metrics.PublishDuration.WithLabelValues(c.kind).Observe(time.Since(pubStart).Seconds())
+	s.metrics.PublishDuration.WithLabelValues(o.kind).Observe(time.Since(pubStart).Seconds())
 	if err != nil {
 		// A copy "in process" is being stored by the stream right now:
 		// releasing the claim would let a resend race it, so the claim is
 		// kept (it expires, or the other request marks the key done).
 		if claim.State == idempotency.Acquired && !inProcess {
-			s.settle(func(ctx context.Context) error { return s.deps.Store.Release(ctx, claim) }, c, "release")
-			s.metrics.ClaimsReleased.WithLabelValues(c.kind).Inc()
+			s.settle(func(ctx context.Context) error { return s.deps.Store.Release(ctx, claim) }, o, "release")
+			s.metrics.ClaimsReleased.WithLabelValues(o.kind).Inc()
 		}
-		s.fail(w, c, "event not stored", err)
-		return
+		return err
 	}
-	// The event is durable: Praxis may hear 0 now. Marking the key done is
-	// bookkeeping and runs off the reply path (the store pipelines it with
-	// others). Until it lands, a duplicate finds the key busy, is published
-	// again and absorbed by the stream's duplicate window, exactly like a
-	// concurrent duplicate. A Busy request marks it done too, once the
-	// holder finished or its claim expired: every acknowledged key ends
-	// done, whoever held the claim (a killed ingress, an orphan claim left
-	// by a store call that ran after we gave up on it).
-	s.completeLater(claim, c)
-	s.finish(w, c, OutcomeAccepted)
+	// The event is durable: the provider may hear success now. Marking the
+	// key done is bookkeeping and runs off the reply path (the store
+	// pipelines it with others). Until it lands, a duplicate finds the key
+	// busy, is published again and absorbed by the stream's duplicate
+	// window, exactly like a concurrent duplicate. A Busy request marks it
+	// done too, once the holder finished or its claim expired: every
+	// acknowledged key ends done, whoever held the claim (a killed ingress,
+	// an orphan claim left by a store call that ran after we gave up on it).
+	s.completeLater(claim, o)
+	return nil
 }
 
 // errCodeDuplicateInProcess is nats-server's (2.10+) answer to a publish
@@ -335,17 +386,15 @@ func (s *Server) publishAcked(ctx context.Context, msg *nats.Msg) (inProcess boo
 
 // completeLater marks a published key done in the background; Drain waits
 // for these before shutdown.
-func (s *Server) completeLater(claim idempotency.Claim, c *call) {
-	kind, app, reqID, tid := c.kind, c.app.Name, c.reqID, c.tid
+func (s *Server) completeLater(claim idempotency.Claim, o origin) {
+	reqID := *o.reqID // the request's own copy may be reused once it returns
+	o.reqID = &reqID
 	s.pending.Add(1)
 	go func() {
 		defer s.pending.Done()
 		if err := s.ensureDone(claim); err != nil {
 			s.metrics.CompleteErrors.Inc()
-			if reqID == "" {
-				reqID = s.nextRequestID()
-			}
-			s.log.Warn().Err(err).Str("request_id", reqID).Str("kind", kind).Str("app", app).Str("tid", tid).
+			s.log.Warn().Err(err).Str("request_id", s.requestIDOf(o)).Str("kind", o.kind).Str("app", o.app).Str(o.idField, o.id).
 				Msg("dedup complete failed; the claim expires and the stream's duplicate window covers it")
 		}
 	}()
@@ -422,13 +471,13 @@ func (s *Server) Drain(ctx context.Context) error {
 	}
 }
 
-// settle runs a store call that must happen even if Praxis hung up.
-func (s *Server) settle(op func(context.Context) error, c *call, what string) error {
+// settle runs a store call that must happen even if the caller hung up.
+func (s *Server) settle(op func(context.Context) error, o origin, what string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.PublishTimeout)
 	defer cancel()
 	err := op(ctx)
 	if err != nil {
-		s.log.Warn().Err(err).Str("request_id", c.requestID()).Str("kind", c.kind).Str("app", c.app.Name).Str("tid", c.tid).Msg("dedup " + what + " failed")
+		s.log.Warn().Err(err).Str("request_id", s.requestIDOf(o)).Str("kind", o.kind).Str("app", o.app).Str(o.idField, o.id).Msg("dedup " + what + " failed")
 	}
 	return err
 }

@@ -7,8 +7,13 @@
 // only after the PubAck; synchronous callbacks become NATS request/reply to
 // the CRM with a deadline and a configured default.
 //
+// Rebilly's notificationUrl calls and webhooks are served too, under
+// /rebilly/<app>/ (rebilly.go): triggers confirmed by a GET, published with
+// the same claim and publish steps.
+//
 // The ingress knows nothing of the worker or the ledger: it speaks the
-// Praxis protocol (adapter/praxis) on one side and subjects on the other.
+// providers' protocols (adapter/praxis, adapter/rebilly) on one side and
+// subjects on the other.
 package ingress
 
 import (
@@ -65,7 +70,10 @@ type Application struct {
 // defaults (see adapter/config).
 type Config struct {
 	Applications []Application
-	Lists        praxis.Lists
+	// Rebilly are the Rebilly applications: their notificationUrl calls
+	// and webhooks are served under /rebilly/<name>/ (see rebilly.go).
+	Rebilly []RebillyApplication
+	Lists   praxis.Lists
 	// MaxBodyBytes refuses larger bodies with HTTP 413.
 	MaxBodyBytes int64
 	// PublishTimeout bounds the wait for a PubAck before answering -1.
@@ -121,6 +129,7 @@ type Server struct {
 	log      zerolog.Logger
 	metrics  *Metrics
 	apps     map[string]*app
+	rebilly  map[string]*RebillyApplication
 	router   chi.Router
 	draining atomic.Bool
 	// bodies recycles request body buffers (most bodies are 1–3 KB).
@@ -154,7 +163,7 @@ type app struct {
 
 // New validates cfg and builds the ingress.
 func New(cfg Config, deps Deps) (*Server, error) {
-	if len(cfg.Applications) == 0 {
+	if len(cfg.Applications) == 0 && len(cfg.Rebilly) == 0 {
 		return nil, errors.New("ingress: no applications configured")
 	}
 	if deps.JS == nil || deps.NC == nil || deps.Store == nil || deps.Registry == nil {
@@ -208,6 +217,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		}
 		s.apps[key] = &app{Application: a, source: "/praxis/" + a.Name}
 	}
+	var err error
+	if s.rebilly, err = newRebillyApps(cfg.Rebilly); err != nil {
+		return nil, err
+	}
 	s.replyPaths = replyFields()
 	s.notif = newExtractor(praxis.NotificationSchema(), cfg.Lists.Get(praxis.ListNotificationRequest), notificationFields()...)
 	s.sub = newExtractor(praxis.SubscriptionSchema(), cfg.Lists.Get(praxis.ListSubscriptionRequest), subscriptionFields()...)
@@ -236,6 +249,16 @@ func (s *Server) routes() chi.Router {
 	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
 		kind := kindOfPath(req.URL.Path)
 		s.metrics.Rejected.WithLabelValues(kind, ReasonMethod).Inc()
+		switch kind {
+		case KindRebillyNotification:
+			w.Header().Set("Allow", "GET, POST")
+			writeRebillyJSON(w, http.StatusMethodNotAllowed, "error", ReasonMethod, "method "+req.Method+" is not allowed; notificationUrl calls are GET or POST")
+			return
+		case KindRebillyWebhook:
+			w.Header().Set("Allow", http.MethodPost)
+			writeRebillyJSON(w, http.StatusMethodNotAllowed, "error", ReasonMethod, "method "+req.Method+" is not allowed; Rebilly webhooks are POST")
+			return
+		}
 		w.Header().Set("Allow", http.MethodPost)
 		writeError(w, http.StatusMethodNotAllowed, 400, "method "+req.Method+" is not allowed; Praxis webhooks are POST")
 	})
@@ -251,6 +274,7 @@ func (s *Server) routes() chi.Router {
 		r.Post(path, h)
 		r.Post(path+"/*", h)
 	}
+	s.rebillyRoutes(r)
 	r.Get(PathHealthz, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -298,6 +322,10 @@ func kindOfPath(p string) string {
 		return KindCustomerSync
 	case strings.HasPrefix(p, PathSubscription):
 		return KindSubscription
+	case strings.HasPrefix(p, "/rebilly/") && strings.HasSuffix(p, "/notification"):
+		return KindRebillyNotification
+	case strings.HasPrefix(p, "/rebilly/") && strings.HasSuffix(p, "/webhook"):
+		return KindRebillyWebhook
 	}
 	return "other"
 }

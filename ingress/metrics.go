@@ -4,7 +4,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Kinds of webhook, the `kind` label of every ingress metric.
+// Kinds of webhook, the `kind` label of every ingress metric (Rebilly's
+// are KindRebillyNotification and KindRebillyWebhook).
 const (
 	KindNotification = "notification"
 	KindValidation   = "validation"
@@ -61,6 +62,10 @@ type Metrics struct {
 	// InProcessRetries counts publishes repeated after the stream answered
 	// "duplicate message id is in process" (another copy being stored).
 	InProcessRetries prometheus.Counter
+	// RebillyLookups counts the GETs that confirm Rebilly calls by
+	// application, object (transaction, payout_request) and outcome
+	// (success, not_found, transient, rejected, unknown, mismatch).
+	RebillyLookups *prometheus.CounterVec
 }
 
 // NewMetrics creates the ingress metrics and registers them on reg.
@@ -110,8 +115,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "praxis_ingress_publish_in_process_retries_total",
 			Help: "Publishes repeated because the stream was storing another copy of the same event (nats-server error 10158).",
 		}),
+		RebillyLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "praxis_ingress_rebilly_lookups_total",
+			Help: "GETs confirming Rebilly notifications and webhooks, by application, object and outcome (not_found: nothing published).",
+		}, []string{"app", "object", "outcome"}),
 	}
 	reg.MustRegister(m.Requests, m.Rejected, m.Duration, m.PublishDuration, m.DedupHits,
-		m.ClaimsReleased, m.CRMDuration, m.CRMFallbacks, m.CompleteErrors, m.InProcessRetries)
+		m.ClaimsReleased, m.CRMDuration, m.CRMFallbacks, m.CompleteErrors, m.InProcessRetries, m.RebillyLookups)
 	return m
 }

@@ -1,7 +1,8 @@
 // Package cloudevent is the envelope of everything the adapter publishes
-// about Praxis: CloudEvents 1.0 in structured JSON mode, with the Praxis
-// body embedded verbatim as `data`, so a consumer can re-verify the
-// signature from the exact bytes Praxis sent. Building is append-only and
+// about a provider: CloudEvents 1.0 in structured JSON mode, with the
+// provider's body embedded verbatim as `data` (Praxis: the signed webhook,
+// so a consumer can re-verify the signature from the exact bytes Praxis
+// sent; Rebilly: the body of the GET that confirmed a notification). Building is append-only and
 // allocation-free for the ingress hot path; decoding is plain encoding/json.
 package cloudevent
 
@@ -75,8 +76,21 @@ type Fields struct {
 	RawProcessedAmount   []byte
 	RawProcessedCurrency []byte
 	RawOrderID           []byte
+	// Extensions are further extension attributes, written as JSON strings
+	// after the Praxis ones, in order: how another provider's events carry
+	// their key fields (rebillyid, rebillyrevision, ...) without a field
+	// per provider here. Names must be lower-case alphanumeric, at most 20
+	// characters (CloudEvents), and distinct from the attributes above;
+	// nil writes nothing, so Praxis events are byte for byte unchanged.
+	Extensions []Extension
 	// Data must be one valid JSON value; it is embedded without re-encoding.
 	Data []byte
+}
+
+// Extension is one extension attribute with a string value.
+type Extension struct {
+	Name  string
+	Value string
 }
 
 // Append writes the structured JSON envelope to dst.
@@ -124,6 +138,12 @@ func Append(dst []byte, f Fields) []byte {
 	dst = appendNumberAttr(dst, `,"praxisprocamount":`, f.RawProcessedAmount)
 	dst = appendStringAttr(dst, `,"praxisproccurrency":`, f.RawProcessedCurrency)
 	dst = appendStringAttr(dst, `,"praxisorderid":`, f.RawOrderID)
+	for _, x := range f.Extensions {
+		dst = append(dst, ',')
+		dst = AppendString(dst, x.Name)
+		dst = append(dst, ':')
+		dst = AppendString(dst, x.Value)
+	}
 	dst = append(dst, `,"data":`...)
 	dst = append(dst, f.Data...)
 	return append(dst, '}')

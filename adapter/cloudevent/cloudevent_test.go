@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/praxis-adapter/praxis-adapter/adapter/rebilly"
 )
 
 func TestAppendRoundTrip(t *testing.T) {
@@ -82,4 +84,37 @@ func TestKeyFieldAttributes(t *testing.T) {
 	b = Append(nil, Fields{ID: "x", Source: "/praxis/a", Type: "praxis.session.expired", Time: time.Unix(1, 0), Data: []byte(`{}`)})
 	assert.NotContains(t, string(b), "praxistid")
 	assert.NotContains(t, string(b), "praxisamount")
+}
+
+// TestExtensions: further extension attributes are written in order as
+// strings before data, and a Rebilly envelope reads back; without them
+// the envelope is byte for byte what it was (Praxis events unchanged).
+func TestExtensions(t *testing.T) {
+	base := Fields{ID: "x", Source: "/praxis/a", Type: "praxis.deposit.approved", Time: time.Unix(1, 0), Data: []byte(`{}`)}
+	before := Append(nil, base)
+	assert.Equal(t, `{"specversion":"1.0","id":"x","source":"/praxis/a","type":"praxis.deposit.approved","time":"1970-01-01T00:00:01Z","datacontenttype":"application/json","data":{}}`,
+		string(before))
+
+	data := []byte(`{"id":"txn_1","amount":12.30}`)
+	tx := rebilly.Transaction{ID: "txn_1", Revision: 3, Result: "approved", Status: "completed", AmountMinor: 1230, Currency: "EUR", Type: `sa"le`}
+	b := Append(nil, RebillyTransaction("org_1", &tx, data, time.Unix(2, 0), "https://example/s.json"))
+	require.True(t, json.Valid(b), "%s", b)
+	e, err := DecodeRebilly(b)
+	require.NoError(t, err)
+	assert.Equal(t, RebillyEvent{
+		SpecVersion: SpecVersion, ID: "rebilly:org_1:t:txn_1:3", Source: "rebilly/org_1", Type: TypeRebillyTransaction, Subject: "txn_1",
+		Time: time.Unix(2, 0).UTC(), DataContentType: "application/json", DataSchema: "https://example/s.json",
+		RebillyID: "txn_1", Revision: "3", Result: "approved", Status: "completed", Amount: "1230", Currency: "EUR", TxType: `sa"le`,
+		Data: data,
+	}, *e)
+
+	p := rebilly.PayoutRequest{ID: "pr_1", Status: "pending", AmountMinor: 250, Currency: "EUR", UpdatedTime: "2026-01-01T00:00:00Z"}
+	e, err = DecodeRebilly(Append(nil, RebillyPayoutRequest("org_1", &p, []byte(`{}`), time.Unix(2, 0), "s")))
+	require.NoError(t, err)
+	assert.Equal(t, "rebilly:org_1:p:pr_1:2026-01-01T00:00:00Z", e.ID)
+	assert.Equal(t, TypeRebillyPayoutRequest, e.Type)
+	assert.Equal(t, []string{"pr_1", "pending", "250", "EUR", "", "", ""}, []string{e.RebillyID, e.Status, e.Amount, e.Currency, e.Revision, e.Result, e.TxType})
+	for _, name := range []string{AttrRebillyID, AttrRebillyRevision, AttrRebillyResult, AttrRebillyStatus, AttrRebillyAmount, AttrRebillyCurrency, AttrRebillyType} {
+		assert.Regexp(t, `^[a-z0-9]{1,20}$`, name, "CloudEvents extension names are lower-case alphanumeric, at most 20 characters")
+	}
 }

@@ -55,12 +55,13 @@
 // transaction are never trusted: a forged notification names an id whose
 // GET either fails (nothing published) or shows the genuine state. Event
 // type from the transaction: sale and capture → deposit, authorize →
-// authorization, refund → refund, credit with payoutRequestId → payout,
-// anything else → other; the status token is the result. Dedup key and
-// Nats-Msg-Id: <organization>:<transaction id>:<revision> of the GET, so a
-// repeat of the same state is dropped and every change is published once.
-// Payout-request webhooks are triggers for GetPayoutRequest (type
-// withdrawal, status token = the request's status, revision: updatedTime).
+// authorization, refund → refund, credit → payout, anything else (void
+// included) → other; the status token is the result. Dedup key and
+// Nats-Msg-Id: rebilly:<organization>:t:<transaction id>:<revision> of the
+// GET (EventKey), so a repeat of the same state is dropped and every change
+// is published once. Payout-request webhooks are triggers for
+// GetPayoutRequest (type withdrawal, status token = the request's status,
+// key rebilly:<organization>:p:<id>:<updatedTime>, PayoutEventKey).
 //
 // Ledger (same instruction kinds and schema as Praxis, provider named):
 //   - deposit.credited: a sale or capture whose result is approved, once per

@@ -1,6 +1,8 @@
 package rebilly
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"strconv"
@@ -14,11 +16,16 @@ const (
 	EventRefund        = "refund"
 	EventPayout        = "payout"
 	EventOther         = "other"
+	// EventWithdrawal is a payout request itself (the customer's request
+	// to be paid), published from GET /payout-requests/{id}.
+	EventWithdrawal = "withdrawal"
 )
 
-// EventType names what a confirmed transaction is, for the event subject:
-// sale and capture are deposits, a credit paying a payout request is a
-// payout, anything undocumented is "other" (kept, never dropped).
+// EventType names what a confirmed transaction is, for the event subject
+// (the contract between the ingress and the ledger): sale and capture are
+// deposits, a credit is a payout (POST /payouts and a payout request's
+// credit alike pay the customer out), anything else, a void included, is
+// "other" (kept, never dropped).
 func EventType(t *Transaction) string {
 	switch t.Type {
 	case TypeSale, TypeCapture:
@@ -28,23 +35,53 @@ func EventType(t *Transaction) string {
 	case TypeRefund:
 		return EventRefund
 	case TypeCredit:
-		if t.PayoutRequestID != "" {
-			return EventPayout
-		}
+		return EventPayout
 	}
 	return EventOther
 }
 
-// EventKey is the dedup key (and Nats-Msg-Id) of a confirmed transaction:
-// organization, id and revision of the GET that confirmed it, so the same
-// state published twice is one event and every change is a new one. A
-// transaction without a revision (the spec has one; tolerated) is keyed by
-// its updatedTime and result instead, so its changes are not merged.
+// EventKey is the dedup key (and Nats-Msg-Id) of a confirmed transaction,
+// rebilly:<organization>:t:<id>:<revision> of the GET that confirmed it, so
+// the same state published twice is one event and every change is a new
+// one. A transaction without a revision (the spec has one; tolerated) is
+// keyed by its updatedTime and result instead (rebilly:<org>:t:<id>:u<time>:
+// <result>), so its changes are not merged.
 func EventKey(organizationID string, t *Transaction) string {
 	if t.Revision == 0 {
-		return "rebilly:" + organizationID + ":" + t.ID + ":t" + t.UpdatedTime + ":" + t.Result
+		return "rebilly:" + organizationID + ":t:" + t.ID + ":u" + keyTime(t.UpdatedTime) + ":" + keyTime(t.Result)
 	}
-	return "rebilly:" + organizationID + ":" + t.ID + ":" + strconv.FormatInt(t.Revision, 10)
+	return "rebilly:" + organizationID + ":t:" + t.ID + ":" + strconv.FormatInt(t.Revision, 10)
+}
+
+// PayoutEventKey is the dedup key (and Nats-Msg-Id) of a confirmed payout
+// request, rebilly:<organization>:p:<id>:<updatedTime>: a payout request
+// has no revision, and every change moves its updatedTime. Without an
+// updatedTime (tolerated) the status stands in (…:p:<id>:s<status>).
+func PayoutEventKey(organizationID string, p *PayoutRequest) string {
+	if p.UpdatedTime == "" {
+		return "rebilly:" + organizationID + ":p:" + p.ID + ":s" + keyTime(p.Status)
+	}
+	return "rebilly:" + organizationID + ":p:" + p.ID + ":" + keyTime(p.UpdatedTime)
+}
+
+// maxKeyPart bounds a provider-chosen part of a key (a time or a status),
+// so a key always fits a NATS header and the idempotency store.
+const maxKeyPart = 64
+
+// keyTime returns a provider-chosen key part as it is when it is at most
+// maxKeyPart printable ASCII bytes, else "~" and the hex of the first 8
+// bytes of its SHA-256: keys stay bounded and header-safe, and distinct
+// values stay distinct.
+func keyTime(s string) string {
+	ok := len(s) <= maxKeyPart
+	for i := 0; ok && i < len(s); i++ {
+		ok = s[i] > ' ' && s[i] < 0x7f
+	}
+	if ok {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return "~" + hex.EncodeToString(sum[:8])
 }
 
 // ErrBadNotification means a notificationUrl call names no usable

@@ -2,6 +2,7 @@ package rebilly
 
 import (
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -18,12 +19,20 @@ func TestEventTypeAndKey(t *testing.T) {
 		{Transaction{Type: TypeAuthorize}, EventAuthorization},
 		{Transaction{Type: TypeRefund}, EventRefund},
 		{Transaction{Type: TypeCredit, PayoutRequestID: "pr"}, EventPayout},
-		{Transaction{Type: TypeCredit}, EventOther},
+		{Transaction{Type: TypeCredit}, EventPayout},
+		{Transaction{Type: TypeVoid}, EventOther},
 		{Transaction{Type: "3ds-authentication"}, EventOther},
 	} {
 		assert.Equal(t, tc.want, EventType(&tc.tx), tc.tx.Type)
 	}
-	assert.Equal(t, "rebilly:org_1:txn_1:3", EventKey("org_1", &Transaction{ID: "txn_1", Revision: 3}))
+	assert.Equal(t, "rebilly:org_1:t:txn_1:3", EventKey("org_1", &Transaction{ID: "txn_1", Revision: 3}))
+	assert.Equal(t, "rebilly:org_1:p:pr_1:2026-01-01T00:00:00Z",
+		PayoutEventKey("org_1", &PayoutRequest{ID: "pr_1", UpdatedTime: "2026-01-01T00:00:00Z", Status: PayoutPending}))
+	assert.Equal(t, "rebilly:org_1:p:pr_1:spending", PayoutEventKey("org_1", &PayoutRequest{ID: "pr_1", Status: PayoutPending}))
+	long := PayoutEventKey("o", &PayoutRequest{ID: "p", UpdatedTime: strings.Repeat("x", 65)})
+	assert.Regexp(t, `^rebilly:o:p:p:~[0-9a-f]{16}$`, long, "a long part is bounded")
+	assert.NotEqual(t, long, PayoutEventKey("o", &PayoutRequest{ID: "p", UpdatedTime: strings.Repeat("x", 66)}))
+	assert.Regexp(t, `^rebilly:o:p:p:~[0-9a-f]{16}$`, PayoutEventKey("o", &PayoutRequest{ID: "p", UpdatedTime: "a b\n"}), "header-safe")
 	assert.NotEqual(t, EventKey("o", &Transaction{ID: "t", UpdatedTime: "2026-01-01T00:00:00Z", Result: ResultUnknown}),
 		EventKey("o", &Transaction{ID: "t", UpdatedTime: "2026-01-01T00:00:05Z", Result: ResultApproved}), "no revision: changes stay apart")
 }

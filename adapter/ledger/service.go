@@ -375,7 +375,7 @@ func (s *Service) update(ctx context.Context, key string, log zerolog.Logger,
 		now := s.cfg.Now().UTC()
 		for _, ins := range res.Instructions {
 			rec.Outbox = append(rec.Outbox, outboxEntry{Instruction: Instruction{
-				ID: instructionID(appOfKey(key, s.cfg.KeyPrefix), res.State.Anchor, ins.Ref), Application: appOfKey(key, s.cfg.KeyPrefix), Instruction: ins,
+				ID: instructionID(appOfKey(key, s.cfg.KeyPrefix), res.State.Anchor, ins.Ref), Application: appOfKey(key, s.cfg.KeyPrefix), Instruction: ins.WithProviderFields(),
 			}, StagedAt: now})
 		}
 		for _, e := range extra {
@@ -484,6 +484,8 @@ func (s *Service) publish(ctx context.Context, outbox []outboxEntry, log zerolog
 			log.Error().Str("instruction", e.ID).Time("staged_at", e.StagedAt).
 				Msg("publishing an instruction staged before the duplicate window; if it was published then, the ledger consumer must drop the copy by id")
 		}
+		// An entry staged before the provider fields existed gets them now.
+		e.Instruction.Instruction = e.Instruction.Instruction.WithProviderFields()
 		data, err := json.Marshal(e.Instruction)
 		if err != nil {
 			return fmt.Errorf("encode instruction %s: %w", e.ID, err)

@@ -76,6 +76,8 @@ type job struct {
 	// anchor is the anchor's id (Praxis: the anchor tid in decimal), so
 	// one anchor's events share a lane.
 	anchor string
+	// rb is a Rebilly event (nil: a Praxis one, in p).
+	rb *rebillyEvent
 }
 
 // source is one durable consumer of events and how its deliveries are read.
@@ -87,7 +89,11 @@ type source struct {
 
 // sources are the consumers Run pulls from.
 func (s *Service) sources() []source {
-	return []source{{stream: subjects.StreamEvents, cfg: ConsumerConfig(s.cfg), parse: s.parsePraxis}}
+	out := []source{{stream: subjects.StreamEvents, cfg: ConsumerConfig(s.cfg), parse: s.parsePraxis}}
+	if s.cfg.Rebilly {
+		out = append(out, source{stream: subjects.StreamEvents, cfg: RebillyConsumerConfig(s.cfg), parse: s.parseRebilly})
+	}
+	return out
 }
 
 // parsePraxis reads a Praxis event and, for a refund, finds its deposit.
@@ -214,6 +220,9 @@ func (s *Service) appLabel(app string) string {
 	if _, ok := s.cfg.DebitOn[app]; ok {
 		return app
 	}
+	if _, ok := s.cfg.RebillyApps[app]; ok {
+		return app
+	}
 	return "unknown"
 }
 
@@ -243,7 +252,10 @@ func (s *Service) handle(ctx context.Context, j job) {
 		s.ack(msg, log)
 		return
 	}
-	if j.err == nil {
+	switch {
+	case j.err == nil && j.rb != nil:
+		j.err = s.bookRebilly(ctx, j.p.app, j.rb, log)
+	case j.err == nil:
 		j.err = s.book(ctx, j.p, meta, log)
 	}
 	var again *recheckError
@@ -556,7 +568,11 @@ func (s *Service) publish(ctx context.Context, outbox []outboxEntry, log zerolog
 		if err != nil {
 			return fmt.Errorf("encode instruction %s: %w", e.ID, err)
 		}
-		subj := subjects.Ledger(e.Application, e.Kind)
+		prov, ok := subjects.ParseProvider(e.Provider)
+		if !ok {
+			return fmt.Errorf("instruction %s names an unknown provider", e.ID)
+		}
+		subj := prov.Ledger(e.Application, e.Kind)
 		msg := &nats.Msg{Subject: subj, Data: data, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, e.ID)
 		ack, err := s.publishMsg(ctx, msg, subjects.StreamLedger)

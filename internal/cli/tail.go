@@ -21,7 +21,7 @@ func runTail(ctx context.Context, env *Env, args []string) error {
 	}
 	filters := fs.Args()
 	if len(filters) == 0 {
-		filters = []string{subjects.AllEvents, subjects.AllLedger, subjects.AllReview, subjects.AllResults, subjects.AllDLQ}
+		filters = []string{subjects.AllEvents, subjects.AnyLedger, subjects.AllReview, subjects.AllResults, subjects.AllDLQ}
 	}
 	nc, js, err := nf.connect()
 	if err != nil {

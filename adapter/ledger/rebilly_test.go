@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -306,6 +305,15 @@ func TestRebillyPayouts(t *testing.T) {
 		t.Fatalf("no credit pays %s", requestID)
 		return ""
 	}
+	// pay publishes the pending request, pays it, and publishes its
+	// credit and the fulfilled request.
+	pay := func(t *testing.T, app, id string) {
+		r.publishRequest(t, app, id)
+		_, err := r.sim.FulfillPayoutRequest(t.Context(), id)
+		require.NoError(t, err)
+		r.publishTx(t, app, creditOf(t, id), "")
+		r.publishRequest(t, app, id)
+	}
 
 	tests := []struct {
 		name string
@@ -322,20 +330,12 @@ func TestRebillyPayouts(t *testing.T) {
 		}, []string{"payout.debited 4000 pending", "payout.released 4000 canceled"}},
 		{"requested stage: paid, debited once", rbShop, func(t *testing.T, id string) {
 			put(t, id, "25.5")
-			r.publishRequest(t, rbShop, id)
-			_, err := r.sim.FulfillPayoutRequest(t.Context(), id)
-			require.NoError(t, err)
-			r.publishTx(t, rbShop, creditOf(t, id), "")
-			r.publishRequest(t, rbShop, id)
+			pay(t, rbShop, id)
 		}, []string{"payout.debited 2550 pending"}},
 		{"approved stage: nothing until the credit is approved", rbLate, func(t *testing.T, id string) {
 			put(t, id, "12")
-			r.publishRequest(t, rbLate, id)
-			_, err := r.sim.FulfillPayoutRequest(t.Context(), id)
-			require.NoError(t, err)
-			r.publishTx(t, rbLate, creditOf(t, id), "")
+			pay(t, rbLate, id)
 			r.publishTx(t, rbLate, creditOf(t, id), "#again")
-			r.publishRequest(t, rbLate, id)
 		}, []string{"payout.debited 1200 approved"}},
 		{"approved stage: canceled before, nothing", rbLate, func(t *testing.T, id string) {
 			put(t, id, "7")
@@ -379,16 +379,8 @@ func TestRebillyPayouts(t *testing.T) {
 func TestAnyLedgerSeesBothProviders(t *testing.T) {
 	r := newRebillyEnv(t, kvStore)
 	nc := r.js.Conn()
-	var mu sync.Mutex
-	seen := map[string]Instruction{}
-	sub, err := nc.Subscribe(subjects.AnyLedger, func(m *nats.Msg) {
-		var ins Instruction
-		if json.Unmarshal(m.Data, &ins) == nil {
-			mu.Lock()
-			seen[m.Subject] = ins
-			mu.Unlock()
-		}
-	})
+	msgs := make(chan *nats.Msg, 16)
+	sub, err := nc.ChanSubscribe(subjects.AnyLedger, msgs)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = sub.Unsubscribe() })
 	require.NoError(t, nc.Flush())
@@ -398,16 +390,17 @@ func TestAnyLedgerSeesBothProviders(t *testing.T) {
 	require.NoError(t, err)
 	r.publishTx(t, rbShop, paid.ID, "")
 
-	tu.Eventually(t, 15*time.Second, 20*time.Millisecond, func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		if len(seen) < 2 {
-			return fmt.Errorf("seen %d instructions", len(seen))
+	seen := map[string]Instruction{}
+	for len(seen) < 2 {
+		select {
+		case m := <-msgs:
+			var ins Instruction
+			require.NoError(t, json.Unmarshal(m.Data, &ins), "an instruction on %s decodes as the one schema", m.Subject)
+			seen[m.Subject] = ins
+		case <-time.After(15 * time.Second):
+			t.Fatalf("only %v arrived on %s", slices.Sorted(maps.Keys(seen)), subjects.AnyLedger)
 		}
-		return nil
-	})
-	mu.Lock()
-	defer mu.Unlock()
+	}
 	px, rb := seen["praxis.ledger.shop.deposit.credited"], seen["rebilly.ledger."+rbShop+".deposit.credited"]
 	assert.Equal(t, "praxis", px.Provider)
 	assert.Equal(t, "1001", px.TransactionID)

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/cloudevent"
+	"github.com/praxis-adapter/praxis-adapter/adapter/config"
 	"github.com/praxis-adapter/praxis-adapter/adapter/lifecycle"
 	"github.com/praxis-adapter/praxis-adapter/adapter/rebilly"
 	"github.com/praxis-adapter/praxis-adapter/adapter/rebilly/rebillysim"
@@ -499,6 +500,43 @@ func TestApplyRebilly(t *testing.T) {
 			}
 			assert.Equal(t, tt.want, got)
 			assert.Equal(t, tt.flags, flags)
+		})
+	}
+}
+
+// TestRebillyConfig: the Rebilly consumer is its own durable on the same
+// stream, and a debit stage Rebilly does not have is refused by name.
+func TestRebillyConfig(t *testing.T) {
+	cc := RebillyConsumerConfig(Config{})
+	assert.Equal(t, subjects.Rebilly.LedgerConsumer(), cc.Durable)
+	assert.Equal(t, subjects.Rebilly.AllEvents(), cc.FilterSubject)
+	assert.Equal(t, ConsumerConfig(Config{}).AckWait, cc.AckWait)
+	assert.NotEqual(t, ConsumerConfig(Config{}).Durable, cc.Durable, "the Praxis consumer and its position are untouched")
+	assert.Equal(t, map[string]RebillyApp{"r": {PayoutDebitOn: RebillyDebitOnApproved}}, RebillyAppsOf([]config.Application{
+		{Name: "p", PayoutDebitOn: lifecycle.DebitOnInProgress},
+		{Name: "r", Provider: "rebilly", Rebilly: config.RebillyApplication{PayoutDebitOn: RebillyDebitOnApproved}},
+	}), "only Rebilly applications, with their Rebilly stage")
+
+	tests := []struct {
+		name  string
+		apps  map[string]RebillyApp
+		wants string
+	}{
+		{"requested", map[string]RebillyApp{"a": {PayoutDebitOn: RebillyDebitOnRequested}}, ""},
+		{"approved", map[string]RebillyApp{"a": {PayoutDebitOn: RebillyDebitOnApproved}}, ""},
+		{"default", map[string]RebillyApp{"a": {}}, ""},
+		{"a Praxis stage", map[string]RebillyApp{"a": {PayoutDebitOn: lifecycle.DebitOnInProgress}}, `Rebilly application "a": payout debit stage "in_progress"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Config{Rebilly: true, RebillyApps: tt.apps}
+			c.setDefaults()
+			err := c.Validate()
+			if tt.wants == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorContains(t, err, tt.wants)
 		})
 	}
 }

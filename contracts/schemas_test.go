@@ -413,3 +413,33 @@ func TestReasonCodesMatchTheSchema(t *testing.T) {
 	}
 	assert.ElementsMatch(t, command.ReasonCodes(), enum)
 }
+
+// TestLedgerInstructionPerProvider: one instruction schema serves every
+// provider, and says what each must carry (a Praxis tid and status; no
+// Praxis-only field on a Rebilly instruction).
+func TestLedgerInstructionPerProvider(t *testing.T) {
+	s := loadSchemas(t)
+	const common = `"application":"shop","kind":"deposit.credited","order_id":"o","cid":"c","amount":1050,"currency":"EUR","event_id":"e","occurred_at":"2026-08-21T14:05:12Z"`
+	tests := []struct {
+		name  string
+		doc   string
+		valid bool
+	}{
+		{"praxis", `{"id":"shop:7:deposit.credited",` + common + `,"tid":7,"praxis_status":"approved","provider":"praxis","transaction_id":"7","provider_status":"approved"}`, true},
+		{"praxis without tid", `{"id":"shop:7:deposit.credited",` + common + `,"praxis_status":"approved","provider":"praxis","transaction_id":"7","provider_status":"approved"}`, false},
+		{"praxis without praxis_status", `{"id":"shop:7:deposit.credited",` + common + `,"tid":7,"provider":"praxis","transaction_id":"7","provider_status":"approved"}`, false},
+		{"praxis transaction_id not the tid's form", `{"id":"shop:7:deposit.credited",` + common + `,"tid":7,"praxis_status":"approved","provider":"praxis","transaction_id":"txn_7","provider_status":"approved"}`, false},
+		{"rebilly", `{"id":"shop:rebilly:txn_1:deposit.credited",` + common + `,"provider":"rebilly","transaction_id":"txn_1","provider_status":"approved"}`, true},
+		{"rebilly with a tid", `{"id":"shop:rebilly:txn_1:deposit.credited",` + common + `,"tid":1,"provider":"rebilly","transaction_id":"txn_1","provider_status":"approved"}`, false},
+		{"rebilly with praxis_status", `{"id":"shop:rebilly:txn_1:deposit.credited",` + common + `,"praxis_status":"approved","provider":"rebilly","transaction_id":"txn_1","provider_status":"approved"}`, false},
+		{"no provider", `{"id":"shop:7:deposit.credited",` + common + `,"tid":7,"praxis_status":"approved","transaction_id":"7","provider_status":"approved"}`, false},
+		{"unknown provider", `{"id":"shop:7:deposit.credited",` + common + `,"provider":"acme","transaction_id":"7","provider_status":"approved"}`, false},
+		{"no transaction_id", `{"id":"shop:rebilly:txn_1:deposit.credited",` + common + `,"provider":"rebilly","provider_status":"approved"}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.validate("ledger.instruction", []byte(tt.doc))
+			assert.Equal(t, tt.valid, err == nil, "contracts/schemas/ledger.instruction.json: %v", err)
+		})
+	}
+}

@@ -63,7 +63,9 @@ func DefaultExtractors() map[string]Extractor {
 		subjects.Root + ".results.":  extractResult,
 		subjects.Root + ".dlq.":      extractDeadLetter,
 		subjects.Root + ".ledger.":   extractLedger,
-		subjects.Root + ".audit.":    extractAudit,
+		// Every provider's instructions share one schema (provider says whose).
+		subjects.Rebilly.String() + ".ledger.": extractLedger,
+		subjects.Root + ".audit.":              extractAudit,
 	}
 }
 
@@ -274,9 +276,11 @@ func extractLedger(subject string, _ nats.Header, body []byte) (Extracted, bool)
 	if m == nil {
 		return Extracted{}, false
 	}
-	x := Extracted{Family: FamilyLedger, Label: tail(subject, subjects.Root+".ledger."), Fields: map[string]string{}}
+	prefix, _, _ := strings.Cut(subject, ".")
+	x := Extracted{Family: FamilyLedger, Label: tail(subject, prefix+".ledger."), Fields: map[string]string{}}
 	setIf(x.Fields, "instruction_id", str(m, "id"), "amount", str(m, "amount"), "currency", str(m, "currency"),
-		"fee", str(m, "fee"), "praxis_status", str(m, "praxis_status"), "review", str(m, "review"), "reason", str(m, "reason"))
+		"fee", str(m, "fee"), "praxis_status", str(m, "praxis_status"), "review", str(m, "review"), "reason", str(m, "reason"),
+		"provider", str(m, "provider"), "transaction_id", str(m, "transaction_id"), "provider_status", str(m, "provider_status"))
 	return x, true
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/config"
 	"github.com/praxis-adapter/praxis-adapter/adapter/lifecycle"
+	"github.com/praxis-adapter/praxis-adapter/adapter/money"
 	"github.com/praxis-adapter/praxis-adapter/adapter/processor"
 	"github.com/praxis-adapter/praxis-adapter/idempotency"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
@@ -82,6 +83,18 @@ type Config struct {
 	// LookupShare is how long one lookup's answer serves other events of
 	// the same tid that were stored before it began (default 2s).
 	LookupShare time.Duration
+	// Rebilly also consumes Rebilly's events (rebilly.events.>, a second
+	// durable consumer, RebillyConsumerConfig) and books them from the
+	// GET each event carries (no lookup: the ingress made it).
+	Rebilly bool
+	// RebillyApps maps each Rebilly application to its settings
+	// (RebillyAppsOf); its names are also metric labels. An application
+	// not in it debits payouts at requested.
+	RebillyApps map[string]RebillyApp
+	// Currencies converts Rebilly's decimal amounts to minor units (nil:
+	// the ISO table, money.NewCurrencies(nil)); the same table as the
+	// ingress's, or the two would read one amount differently.
+	Currencies *money.Currencies
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -152,6 +165,11 @@ func (c Config) Validate() error {
 	for app, stage := range c.DebitOn {
 		if err := (lifecycle.Policy{DebitOn: stage}).Validate(); err != nil {
 			return fmt.Errorf("ledger: application %q: %w", app, err)
+		}
+	}
+	for app, a := range c.RebillyApps {
+		if !validRebillyDebitOn(a.PayoutDebitOn) {
+			return fmt.Errorf("ledger: Rebilly application %q: payout debit stage %q is not %s or %s", app, a.PayoutDebitOn, RebillyDebitOnRequested, RebillyDebitOnApproved)
 		}
 	}
 	if err := (lifecycle.Policy{DebitOn: c.DefaultDebitOn}).Validate(); err != nil {

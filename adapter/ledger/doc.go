@@ -56,4 +56,41 @@
 // worker writes before it calls /direct/refund. Otherwise it is booked on
 // its own anchor. The choice is sticky: a refund tid that already has its
 // own state stays there.
+//
+// # Rebilly
+//
+// With Config.Rebilly a second durable consumer (rebilly-ledger, filter
+// rebilly.events.>, on the same events stream) feeds Rebilly's events to
+// the same lanes, record store and outbox loop (updateRecord), with a
+// state of its own per anchor (key <prefix><app>:rebilly:<anchor>). An
+// event's data is the ingress's GET of the transaction or payout request,
+// read with rebilly.Decode (the one strict decoder) and never looked up
+// again; data that does not decode, or contradicts its subject or
+// envelope, is terminated and counted (events_total{outcome="invalid"}).
+// Instructions go to rebilly.ledger.<app>.<kind> in the same schema,
+// provider "rebilly", id <app>:rebilly:<anchor>:<movement>:
+//
+//	event                                        anchor              books
+//	sale/capture, result approved                its id              deposit.credited (once)
+//	refund or void, result approved              parentTransactionId deposit.reversed:<child id> (once per child,
+//	                                                                 once the parent is credited, at most what is left)
+//	payout request pending|ready|approved|       its id              payout.debited at stage requested
+//	  in-progress|fulfilled
+//	credit (payout), result approved             payoutRequestId     payout.debited at stage approved (or requested,
+//	                                             (or its own id)     when the request was not seen)
+//	payout request canceled                      its id              payout.released if debited (a cancel seen first
+//	                                                                 proves the request: debited and released)
+//	refund or void of an approved credit         the credit's anchor payout.reversed:<child id>
+//	declined, canceled, abandoned, unknown;      —                   nothing
+//	authorize, setup, 3ds-authentication
+//
+// Rebilly has no chargeback transaction type (a dispute is a resource of
+// its own, not modelled): a parent's status disputed books nothing. A
+// refund or void of a payout request's credit finds the request's anchor
+// through a link record the credit's event writes (<prefix><app>:
+// rebilly-credit:<credit id>); one processed before its credit is kept,
+// unbooked, on the credit's own id (a known gap: rare, since a credit's
+// approval is published before its void). Every movement is a milestone remembered in the
+// state, so a redelivery, a copy published again, an older or newer
+// revision and a second replica find it booked.
 package ledger

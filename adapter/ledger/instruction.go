@@ -35,11 +35,15 @@ type outboxEntry struct {
 	Review *Review `json:"review,omitempty"`
 }
 
-// record is what the service stores per anchor.
-type record struct {
-	State  lifecycle.State `json:"state"`
-	Outbox []outboxEntry   `json:"outbox,omitempty"`
+// stateRecord is what the service stores per anchor: the provider's
+// state of the anchor and its outbox.
+type stateRecord[S any] struct {
+	State  S             `json:"state"`
+	Outbox []outboxEntry `json:"outbox,omitempty"`
 }
+
+// record is a Praxis anchor's record.
+type record = stateRecord[lifecycle.State]
 
 // errUnusable marks an event the ledger can never book: it is terminated
 // (kept in PRAXIS_EVENTS for an operator), not retried.

@@ -11,7 +11,9 @@ import (
 // event types, outcomes and flags; never a status text, tid or customer.
 type Metrics struct {
 	// Events counts deliveries by outcome: a lifecycle outcome, or skipped
-	// (no money), invalid (unusable, terminated) or retried.
+	// (no money), invalid (unusable, terminated) or retried; Rebilly events
+	// also count applied, no_movement (declined, unknown, a repeat of a
+	// booked milestone) and already_applied.
 	Events *prometheus.CounterVec
 	// Instructions counts instructions stored in the ledger stream (copies
 	// the duplicate window dropped are not counted).

@@ -148,7 +148,7 @@ func heldRecord(app string, anchor int64, h lifecycle.Hold) Review {
 		Anchor: anchor, TID: h.TID, Reason: h.Reason, Detail: h.Detail, Ref: h.Ref, At: h.HeldAt,
 	}
 	if h.Proposed != nil {
-		r.Proposed = &Proposed{ID: instructionID(app, anchor, h.ProposedRef), Instruction: *h.Proposed}
+		r.Proposed = &Proposed{ID: instructionID(app, anchor, h.ProposedRef), Instruction: h.Proposed.WithProviderFields()}
 	}
 	return r
 }

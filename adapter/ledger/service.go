@@ -73,6 +73,42 @@ type job struct {
 	p    parsed
 	skip bool
 	err  error
+	// anchor is the anchor's id (Praxis: the anchor tid in decimal), so
+	// one anchor's events share a lane.
+	anchor string
+	// rb is a Rebilly event (nil: a Praxis one, in p).
+	rb *rebillyEvent
+}
+
+// source is one durable consumer of events and how its deliveries are read.
+type source struct {
+	stream string
+	cfg    jetstream.ConsumerConfig
+	parse  func(ctx context.Context, msg jetstream.Msg) job
+}
+
+// sources are the consumers Run pulls from.
+func (s *Service) sources() []source {
+	out := []source{{stream: subjects.StreamEvents, cfg: ConsumerConfig(s.cfg), parse: s.parsePraxis}}
+	if s.cfg.Rebilly {
+		out = append(out, source{stream: subjects.StreamEvents, cfg: RebillyConsumerConfig(s.cfg), parse: s.parseRebilly})
+	}
+	return out
+}
+
+// parsePraxis reads a Praxis event and, for a refund, finds its deposit.
+func (s *Service) parsePraxis(ctx context.Context, msg jetstream.Msg) job {
+	j := job{msg: msg}
+	j.p, j.skip, j.err = parse(msg.Subject(), msg.Data(), s.cfg.Processors)
+	if j.err == nil && !j.skip {
+		// Before choosing the lane, so a linked refund queues
+		// behind its deposit's earlier events.
+		if err := s.resolveRefund(ctx, j.p.app, &j.p.in); err != nil {
+			j.err = s.fail("refund_link", err)
+		}
+		j.anchor = strconv.FormatInt(lifecycle.Anchor(j.p.in), 10)
+	}
+	return j
 }
 
 // Run consumes events until ctx ends, then stops pulling, lets in-flight
@@ -80,9 +116,14 @@ type job struct {
 // Events of one anchor go to one lane, so a process handles them in
 // stream order.
 func (s *Service) Run(ctx context.Context) error {
-	cons, err := s.deps.JS.CreateOrUpdateConsumer(ctx, subjects.StreamEvents, ConsumerConfig(s.cfg))
-	if err != nil {
-		return fmt.Errorf("ledger: ensure consumer %s: %w", subjects.ConsumerLedger, err)
+	srcs := s.sources()
+	conses := make([]jetstream.Consumer, len(srcs))
+	for i, src := range srcs {
+		cons, err := s.deps.JS.CreateOrUpdateConsumer(ctx, src.stream, src.cfg)
+		if err != nil {
+			return fmt.Errorf("ledger: ensure consumer %s: %w", src.cfg.Durable, err)
+		}
+		conses[i] = cons
 	}
 	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer hcancel()
@@ -98,7 +139,7 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 		}(lanes[i])
 	}
-	s.log.Info().Int("lanes", len(lanes)).Msg("ledger started")
+	s.log.Info().Int("lanes", len(lanes)).Int("consumers", len(srcs)).Msg("ledger started")
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -107,6 +148,30 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}()
 
+	var pullers sync.WaitGroup
+	for i, src := range srcs {
+		pullers.Add(1)
+		go func() {
+			defer pullers.Done()
+			s.pull(ctx, hctx, conses[i], src.parse, lanes)
+		}()
+	}
+	pullers.Wait()
+
+	s.log.Info().Msg("ledger stopping: no more pulls; finishing in-flight events")
+	for _, ch := range lanes {
+		close(ch)
+	}
+	if graceful.Wait(&wg, s.cfg.DrainTimeout, hcancel) {
+		s.log.Warn().Dur("drain_timeout", s.cfg.DrainTimeout).Msg("in-flight events did not finish in time; they were cancelled (and are redelivered)")
+	}
+	s.log.Info().Msg("ledger stopped")
+	return nil
+}
+
+// pull fetches from one consumer until ctx ends and hands each delivery,
+// read by parse, to its anchor's lane.
+func (s *Service) pull(ctx, hctx context.Context, cons jetstream.Consumer, parse func(context.Context, jetstream.Msg) job, lanes []chan job) {
 	fails := 0
 	for ctx.Err() == nil {
 		batch, err := cons.Fetch(len(lanes), jetstream.FetchMaxWait(s.cfg.PullWait))
@@ -118,15 +183,7 @@ func (s *Service) Run(ctx context.Context) error {
 			continue
 		}
 		for msg := range batch.Messages() {
-			j := job{msg: msg}
-			j.p, j.skip, j.err = parse(msg.Subject(), msg.Data(), s.cfg.Processors)
-			if j.err == nil && !j.skip {
-				// Before choosing the lane, so a linked refund queues
-				// behind its deposit's earlier events.
-				if err := s.resolveRefund(hctx, j.p.app, &j.p.in); err != nil {
-					j.err = s.fail("refund_link", err)
-				}
-			}
+			j := parse(hctx, msg)
 			lane := lanes[s.lane(j)]
 			select {
 			case lane <- j:
@@ -142,16 +199,6 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		fails = 0
 	}
-
-	s.log.Info().Msg("ledger stopping: no more pulls; finishing in-flight events")
-	for _, ch := range lanes {
-		close(ch)
-	}
-	if graceful.Wait(&wg, s.cfg.DrainTimeout, hcancel) {
-		s.log.Warn().Dur("drain_timeout", s.cfg.DrainTimeout).Msg("in-flight events did not finish in time; they were cancelled (and are redelivered)")
-	}
-	s.log.Info().Msg("ledger stopped")
-	return nil
 }
 
 // lane picks the lane of an anchor, so one process handles an anchor's
@@ -161,7 +208,7 @@ func (s *Service) lane(j job) int {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(j.p.app))
 	if j.err == nil && !j.skip {
-		_, _ = h.Write([]byte(strconv.FormatInt(lifecycle.Anchor(j.p.in), 10)))
+		_, _ = h.Write([]byte(j.anchor))
 	}
 	return int(h.Sum32() % uint32(s.cfg.MaxInFlight))
 }
@@ -171,6 +218,9 @@ func (s *Service) lane(j job) int {
 // subject, which anyone who can publish may invent).
 func (s *Service) appLabel(app string) string {
 	if _, ok := s.cfg.DebitOn[app]; ok {
+		return app
+	}
+	if _, ok := s.cfg.RebillyApps[app]; ok {
 		return app
 	}
 	return "unknown"
@@ -202,7 +252,10 @@ func (s *Service) handle(ctx context.Context, j job) {
 		s.ack(msg, log)
 		return
 	}
-	if j.err == nil {
+	switch {
+	case j.err == nil && j.rb != nil:
+		j.err = s.bookRebilly(ctx, j.p.app, j.rb, log)
+	case j.err == nil:
 		j.err = s.book(ctx, j.p, meta, log)
 	}
 	var again *recheckError
@@ -340,18 +393,48 @@ func (s *Service) process(ctx context.Context, p parsed, log zerolog.Logger) err
 	}, func(res lifecycle.Result) { s.observe(label, p.typ, in, res, log) })
 }
 
-// update is the outbox loop of the package doc for one anchor's record:
-// flush a left-over outbox, let step compute the new state and what it
-// owes (changed=false: nothing to write), stage both with one
-// compare-and-set, publish, and compare-and-set the outbox empty. staged,
-// when set, runs once the new state is stored.
+// update is updateRecord for a Praxis anchor: step runs the lifecycle on
+// the anchor's state, and the instructions it owes are staged under their
+// deterministic ids. staged, when set, runs once the new state is stored.
 func (s *Service) update(ctx context.Context, key string, log zerolog.Logger,
 	step func(rec record) (res lifecycle.Result, extra []outboxEntry, changed bool, err error), staged ...func(lifecycle.Result)) error {
+	app := appOfKey(key, s.cfg.KeyPrefix)
+	var res lifecycle.Result
+	return updateRecord(ctx, s, key, log, func(st lifecycle.State, outbox []outboxEntry) (lifecycle.State, []outboxEntry, bool, error) {
+		var extra []outboxEntry
+		var changed bool
+		var err error
+		res, extra, changed, err = step(record{State: st, Outbox: outbox})
+		if err != nil || !changed {
+			return st, nil, changed, err
+		}
+		entries := make([]outboxEntry, 0, len(res.Instructions)+len(extra))
+		for _, ins := range res.Instructions {
+			entries = append(entries, outboxEntry{Instruction: Instruction{
+				ID: instructionID(app, res.State.Anchor, ins.Ref), Application: app, Instruction: ins.WithProviderFields(),
+			}})
+		}
+		return res.State, append(entries, extra...), true, nil
+	}, func() {
+		for _, f := range staged {
+			f(res)
+		}
+	})
+}
+
+// updateRecord is the outbox loop of the package doc for one anchor's
+// record, whatever the provider's state S: flush a left-over outbox, let
+// step compute the new state and the entries it owes (changed=false:
+// nothing to write), stage both with one compare-and-set, publish, and
+// compare-and-set the outbox empty. staged runs once the new state is
+// stored.
+func updateRecord[S any](ctx context.Context, s *Service, key string, log zerolog.Logger,
+	step func(st S, outbox []outboxEntry) (next S, owed []outboxEntry, changed bool, err error), staged func()) error {
 	for round := range s.cfg.MaxCASRounds {
 		if round > 0 {
 			s.metrics.Conflicts.Inc()
 		}
-		rec, ver, err := s.load(ctx, key)
+		rec, ver, err := load[S](ctx, s, key)
 		if err != nil {
 			return s.fail("load_state", err)
 		}
@@ -360,36 +443,31 @@ func (s *Service) update(ctx context.Context, key string, log zerolog.Logger,
 				return s.fail("publish", err)
 			}
 			rec.Outbox = nil
-			if ver, err = s.store(ctx, key, rec, ver); err != nil {
+			if ver, err = store(ctx, s, key, rec, ver); err != nil {
 				if errors.Is(err, idempotency.ErrVersionConflict) {
 					continue
 				}
 				return s.fail("store_state", err)
 			}
 		}
-		res, extra, changed, err := step(rec)
+		next, owed, changed, err := step(rec.State, rec.Outbox)
 		if err != nil || !changed {
 			return err
 		}
-		rec.State = res.State
+		rec.State = next
 		now := s.cfg.Now().UTC()
-		for _, ins := range res.Instructions {
-			rec.Outbox = append(rec.Outbox, outboxEntry{Instruction: Instruction{
-				ID: instructionID(appOfKey(key, s.cfg.KeyPrefix), res.State.Anchor, ins.Ref), Application: appOfKey(key, s.cfg.KeyPrefix), Instruction: ins,
-			}, StagedAt: now})
-		}
-		for _, e := range extra {
+		for _, e := range owed {
 			e.StagedAt = now
 			rec.Outbox = append(rec.Outbox, e)
 		}
-		if ver, err = s.store(ctx, key, rec, ver); err != nil {
+		if ver, err = store(ctx, s, key, rec, ver); err != nil {
 			if errors.Is(err, idempotency.ErrVersionConflict) {
 				continue
 			}
 			return s.fail("store_state", err)
 		}
-		for _, f := range staged {
-			f(res)
+		if staged != nil {
+			staged()
 		}
 		if len(rec.Outbox) == 0 {
 			return nil
@@ -398,7 +476,7 @@ func (s *Service) update(ctx context.Context, key string, log zerolog.Logger,
 			return s.fail("publish", err)
 		}
 		rec.Outbox = nil
-		if _, err := s.store(ctx, key, rec, ver); err != nil {
+		if _, err := store(ctx, s, key, rec, ver); err != nil {
 			if errors.Is(err, idempotency.ErrVersionConflict) {
 				continue // the next round publishes what is left (deduplicated) and finds the event applied
 			}
@@ -436,24 +514,24 @@ func (s *Service) resolveRefund(ctx context.Context, app string, in *lifecycle.I
 	return nil
 }
 
-func (s *Service) load(ctx context.Context, key string) (record, uint64, error) {
+func load[S any](ctx context.Context, s *Service, key string) (stateRecord[S], uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.OpTimeout)
 	defer cancel()
 	raw, ver, err := s.deps.Records.GetRecord(ctx, key)
 	if errors.Is(err, idempotency.ErrNotFound) {
-		return record{}, 0, nil
+		return stateRecord[S]{}, 0, nil
 	}
 	if err != nil {
-		return record{}, 0, err
+		return stateRecord[S]{}, 0, err
 	}
-	var rec record
+	var rec stateRecord[S]
 	if err := json.Unmarshal(raw, &rec); err != nil {
-		return record{}, 0, fmt.Errorf("state %s does not decode: %w", key, err)
+		return stateRecord[S]{}, 0, fmt.Errorf("state %s does not decode: %w", key, err)
 	}
 	return rec, ver, nil
 }
 
-func (s *Service) store(ctx context.Context, key string, rec record, ver uint64) (uint64, error) {
+func store[S any](ctx context.Context, s *Service, key string, rec stateRecord[S], ver uint64) (uint64, error) {
 	raw, err := json.Marshal(rec)
 	if err != nil {
 		return 0, fmt.Errorf("encode state %s: %w", key, err)
@@ -484,11 +562,17 @@ func (s *Service) publish(ctx context.Context, outbox []outboxEntry, log zerolog
 			log.Error().Str("instruction", e.ID).Time("staged_at", e.StagedAt).
 				Msg("publishing an instruction staged before the duplicate window; if it was published then, the ledger consumer must drop the copy by id")
 		}
+		// An entry staged before the provider fields existed gets them now.
+		e.Instruction.Instruction = e.Instruction.Instruction.WithProviderFields()
 		data, err := json.Marshal(e.Instruction)
 		if err != nil {
 			return fmt.Errorf("encode instruction %s: %w", e.ID, err)
 		}
-		subj := subjects.Ledger(e.Application, e.Kind)
+		prov, ok := subjects.ParseProvider(e.Provider)
+		if !ok {
+			return fmt.Errorf("instruction %s names an unknown provider", e.ID)
+		}
+		subj := prov.Ledger(e.Application, e.Kind)
 		msg := &nats.Msg{Subject: subj, Data: data, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, e.ID)
 		ack, err := s.publishMsg(ctx, msg, subjects.StreamLedger)

@@ -60,7 +60,7 @@ func newEnv(t *testing.T, kind storeKind, mutate func(*Config), wrap func(idempo
 func newEnvLookup(t *testing.T, kind storeKind, mutate func(*Config), wrap func(idempotency.Records) idempotency.Records, lookup Lookup) *env {
 	t.Helper()
 	_, _, js := tu.JetStream(t)
-	require.NoError(t, subjects.EnsureStreams(t.Context(), js, subjects.StreamsConfig{Memory: true}))
+	require.NoError(t, subjects.EnsureStreams(t.Context(), js, subjects.StreamsConfig{Memory: true, Providers: []subjects.Provider{subjects.Praxis, subjects.Rebilly}}))
 	e := &env{js: js, reg: prometheus.NewRegistry()}
 	var err error
 	switch kind {
@@ -93,9 +93,16 @@ func newEnvLookup(t *testing.T, kind storeKind, mutate func(*Config), wrap func(
 	}
 	e.svc, err = New(cfg, Deps{JS: js, Records: recs, Log: tu.Logger(t), Registry: e.reg, Lookup: lookup})
 	require.NoError(t, err)
+	runService(t, e.svc)
+	return e
+}
+
+// runService runs svc until the test ends, and checks that it stops.
+func runService(t *testing.T, svc *Service) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- e.svc.Run(ctx) }()
+	go func() { done <- svc.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -105,7 +112,6 @@ func newEnvLookup(t *testing.T, kind storeKind, mutate func(*Config), wrap func(
 			t.Error("Run did not return after cancel")
 		}
 	})
-	return e
 }
 
 // note is one Praxis notification as the simulator would send it.

@@ -162,8 +162,9 @@ type Instruction struct {
 	// "payout.debited", "deposit.reversed:refund:123"); with the application
 	// and anchor it makes a deterministic instruction id.
 	Ref string `json:"-"`
-	// TID is the transaction whose notification this books.
-	TID int64 `json:"tid"`
+	// TID is the Praxis transaction whose notification this books (0 and
+	// absent for other providers: TransactionID names theirs).
+	TID int64 `json:"tid,omitempty"`
 	// WithdrawalRequestID is set on payouts of a withdrawal request.
 	WithdrawalRequestID int64 `json:"withdrawal_request_id,omitempty"`
 	// ReferenceTID is, on a refund's reversal, the deposit refunded.
@@ -180,14 +181,54 @@ type Instruction struct {
 	Delta          *int64 `json:"delta,omitempty"`
 	// Reason says which status caused a reversal or release (refund,
 	// chargeback, reversed, cancelled, rejected, declined, error).
-	Reason        string    `json:"reason,omitempty"`
-	Processor     string    `json:"processor,omitempty"`
-	PaymentMethod string    `json:"payment_method,omitempty"`
-	PraxisStatus  string    `json:"praxis_status"`
-	EventID       string    `json:"event_id"`
-	OccurredAt    time.Time `json:"occurred_at"`
+	Reason        string `json:"reason,omitempty"`
+	Processor     string `json:"processor,omitempty"`
+	PaymentMethod string `json:"payment_method,omitempty"`
+	// PraxisStatus is Praxis' status (absent for other providers; kept
+	// for consumers written before ProviderStatus).
+	PraxisStatus string    `json:"praxis_status,omitempty"`
+	EventID      string    `json:"event_id"`
+	OccurredAt   time.Time `json:"occurred_at"`
 	// Review is set when the amount needs a person's check, and says why.
 	Review string `json:"review,omitempty"`
+	// Provider, TransactionID and ProviderStatus make one schema serve
+	// every provider, so a downstream ledger reads Praxis and Rebilly
+	// instructions alike: the provider ("praxis" or "rebilly"), its id of
+	// the transaction booked (Praxis: the tid in decimal; Rebilly: the
+	// transaction id, or the payout request id for a movement of the
+	// request itself) and its status that caused the movement (Praxis: as
+	// praxis_status; Rebilly: the transaction's result or the payout
+	// request's status).
+	Provider       string `json:"provider"`
+	TransactionID  string `json:"transaction_id"`
+	ProviderStatus string `json:"provider_status"`
+	// ReferenceID is, on a refund's (or void's) reversal, the provider's id
+	// of the deposit refunded (Praxis: reference_tid in decimal);
+	// WithdrawalID is, on a payout, the provider's id of the withdrawal or
+	// payout request (Praxis: withdrawal_request_id in decimal).
+	ReferenceID  string `json:"reference_id,omitempty"`
+	WithdrawalID string `json:"withdrawal_id,omitempty"`
+}
+
+// ProviderPraxis is Instruction.Provider of Praxis' instructions.
+const ProviderPraxis = "praxis"
+
+// WithProviderFields fills the provider-neutral fields of a Praxis
+// instruction from its Praxis fields (Provider empty: built by this
+// package, or staged in an outbox before they existed), so every copy of
+// one movement carries the same bytes.
+func (i Instruction) WithProviderFields() Instruction {
+	if i.Provider != "" {
+		return i
+	}
+	i.Provider, i.TransactionID, i.ProviderStatus = ProviderPraxis, itoa(i.TID), i.PraxisStatus
+	if i.ReferenceTID > 0 {
+		i.ReferenceID = itoa(i.ReferenceTID)
+	}
+	if i.WithdrawalRequestID > 0 {
+		i.WithdrawalID = itoa(i.WithdrawalRequestID)
+	}
+	return i
 }
 
 // Signed is the movement of the customer's balance in minor units, fees

@@ -23,8 +23,8 @@ import (
 // CloudEvents types of Rebilly events (the ingress's contract, HELPERS.md):
 // which of Rebilly's bodies data is.
 const (
-	RebillyTransactionEvent   = "com.rebilly.transaction"
-	RebillyPayoutRequestEvent = "com.rebilly.payout_request"
+	RebillyTransactionEvent   = cloudevent.TypeRebillyTransaction
+	RebillyPayoutRequestEvent = cloudevent.TypeRebillyPayoutRequest
 )
 
 // ProviderRebilly is Instruction.Provider of Rebilly's instructions.

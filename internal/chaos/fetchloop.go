@@ -126,28 +126,41 @@ func (s *suite) ledgerFigure(from, end time.Time) string {
 // ledgerConsumerTo moves the leadership of the ledger's consumer on the
 // events stream to node n (a step-down with n preferred), so the kill of
 // the stream's leader also takes the consumer's leader: the election in
-// which issue 13 saw the ledger's fetch loop spin (cause 4). It reports
-// whether n leads the consumer afterwards.
-func (s *suite) ledgerConsumerTo(ctx context.Context, n *natsNode) bool {
-	leads := func() bool {
+// which issue 13 saw the ledger's fetch loop spin (cause 4). It says why
+// when n does not lead the consumer afterwards.
+func (s *suite) ledgerConsumerTo(ctx context.Context, n *natsNode) error {
+	leader := func() string {
 		c, err := s.js.Consumer(ctx, subjects.StreamEvents, subjects.ConsumerLedger)
 		if err != nil {
-			return false
+			return "unknown: " + err.Error()
 		}
 		info, err := c.Info(ctx)
-		return err == nil && info.Cluster != nil && info.Cluster.Leader == n.serverName
+		if err != nil || info.Cluster == nil {
+			return fmt.Sprintf("unknown (%v)", err)
+		}
+		return info.Cluster.Leader
 	}
-	if leads() {
-		return true
+	if leader() == n.serverName {
+		return nil
 	}
 	body := fmt.Sprintf(`{"placement":{"preferred":%q}}`, n.serverName)
-	if _, err := s.nc.Request("$JS.API.CONSUMER.LEADER.STEPDOWN."+subjects.StreamEvents+"."+subjects.ConsumerLedger, []byte(body), 5*time.Second); err != nil {
-		return false
+	msg, err := s.nc.Request("$JS.API.CONSUMER.LEADER.STEPDOWN."+subjects.StreamEvents+"."+subjects.ConsumerLedger, []byte(body), 5*time.Second)
+	if err != nil {
+		return fmt.Errorf("step-down: %w", err)
 	}
+	var resp struct {
+		Error *struct {
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(msg.Data, &resp) == nil && resp.Error != nil {
+		return fmt.Errorf("step-down: %s", resp.Error.Description)
+	}
+	last := ""
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if leads() {
-			return true
+		if last = leader(); last == n.serverName {
+			return nil
 		}
 	}
-	return false
+	return fmt.Errorf("after the step-down the leader is %s", last)
 }

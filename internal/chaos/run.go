@@ -585,8 +585,12 @@ func (s *suite) injectFaults(ctx context.Context, rnd *rand.Rand, loadTime time.
 		case "leader-kill", "follower-kill", "node-pause":
 			n := s.pickNode(ctx, kind != "follower-kill")
 			f.component = "nats " + n.serverName
-			if kind == "leader-kill" && s.ledgerConsumerTo(ctx, n) {
-				f.component += " (+ ledger consumer)"
+			if kind == "leader-kill" {
+				if err := s.ledgerConsumerTo(ctx, n); err != nil {
+					fmt.Fprintf(s.out, "leader-kill: the ledger's consumer stays off %s: %v\n", n.serverName, err)
+				} else {
+					f.component += " (+ ledger consumer)"
+				}
 				f.at = time.Now()
 			}
 			if kind == "node-pause" {

@@ -34,6 +34,8 @@ func main() {
 	flag.Uint64Var(&o.Seed, "seed", uint64(time.Now().UnixNano()), "random seed (fault moments, duplicates)")
 	flag.BoolVar(&o.Sentinel, "sentinel", false, "Redis as primary + replica + 3 sentinels (redis-server --sentinel); the Redis fault kills the primary")
 	flag.BoolVar(&o.Keep, "keep", false, "keep the run directory (logs, data)")
+	flag.DurationVar(&o.PraxisLatency, "praxis-latency", time.Second, "the simulated Praxis' time to open a cashier session (plus up to as much jitter), so commands are in flight when a worker is killed")
+	flag.DurationVar(&o.WorkerAckWait, "worker-ack-wait", 0, "the workers' worker.ack_wait (0: the binary's default); a command held by a killed worker is redelivered after it")
 	flag.BoolVar(&o.LegacyConfig, "legacy-config", false, "leave out ingress.resend_delay, for a binary built before it existed (reproducing issue 13 on old code)")
 	flag.Parse()
 	if *faults != "" {

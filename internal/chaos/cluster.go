@@ -61,6 +61,16 @@ func (p *proc) signal(sig syscall.Signal) {
 	}
 }
 
+// pid is the running process's id (0 before start).
+func (p *proc) pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 // kill is kill -9, and waits until the process is gone.
 func (p *proc) kill() {
 	p.mu.Lock()

@@ -51,13 +51,23 @@ type Options struct {
 	// Sentinel runs Redis as a primary, a replica and three sentinels
 	// (redis.mode sentinel); the Redis fault then kills the primary.
 	Sentinel bool
+	// PraxisLatency is how long the simulated Praxis takes to open a
+	// cashier session (plus up to as much again at random), so commands are
+	// in flight when a worker is killed (issue 13, cause 6).
+	PraxisLatency time.Duration
+	// WorkerAckWait is the workers' worker.ack_wait (0: the binary's
+	// default); a command held by a killed worker is redelivered after it.
+	WorkerAckWait time.Duration
 	// LegacyConfig omits settings older binaries do not know, to
 	// reproduce a reported defect with the code before its fix.
 	LegacyConfig bool
 }
 
 // FaultKinds are the faults a run can inject.
-var FaultKinds = []string{"leader-kill", "follower-kill", "node-pause", "redis-kill", "ingress-kill", "worker-kill"}
+// ingress-node-pause SIGSTOPs, for 10 s, the node an ingress is connected
+// to (one that does not lead the events stream when there is such an
+// ingress): issue 13's cause 5.
+var FaultKinds = []string{"leader-kill", "follower-kill", "node-pause", "ingress-node-pause", "redis-kill", "ingress-kill", "worker-kill"}
 
 const (
 	secret   = "chaos-merchant-secret"
@@ -92,6 +102,11 @@ type suite struct {
 	natsURLs string
 	out      io.Writer
 	start    time.Time
+	causes   *causeLog
+	// probeTID is the last tid a probe used (after the load's tids);
+	// probes is the probes still running.
+	probeTID atomic.Int64
+	probes   sync.WaitGroup
 }
 
 // Run starts the cluster, drives the load with the faults, checks, and
@@ -101,14 +116,14 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s := &suite{o: o, dir: dir, out: out, start: time.Now()}
+	s := &suite{o: o, dir: dir, out: out, start: time.Now(), causes: newCauseLog()}
 	defer s.stopAll()
 	if !o.Keep {
 		defer os.RemoveAll(dir)
 	}
 	fmt.Fprintf(out, "# praxis-adapter chaos run\n\nmachine: %s/%s, %d CPUs, %s; run dir %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), dir)
-	fmt.Fprintf(out, "load: %d notifications (%.0f%% sent twice at once), %d cashier.session commands (%.0f%% re-published); resend delay %v, duplicate window %v; faults %v\n\n",
-		o.Notifications, o.DupShare*100, o.Commands, o.RepublishShare*100, o.ResendDelay, o.DuplicateWindow, o.Faults)
+	fmt.Fprintf(out, "load: %d notifications (%.0f%% sent twice at once), %d cashier.session commands (%.0f%% re-published, Praxis answering in %v-%v); resend delay %v, duplicate window %v; faults %v\n\n",
+		o.Notifications, o.DupShare*100, o.Commands, o.RepublishShare*100, o.PraxisLatency, 2*o.PraxisLatency, o.ResendDelay, o.DuplicateWindow, o.Faults)
 	if err := s.up(ctx); err != nil {
 		return err
 	}
@@ -181,22 +196,30 @@ func (s *suite) up(ctx context.Context) error {
 	}
 	resend := fmt.Sprintf("resend_delay: %s, ", s.o.ResendDelay)
 	trust := ", trust_signature: true"
+	// Praxis' timeout short, so a slow call does not hold a run up; the
+	// worker's claim TTL is each binary's default (this code: 10 s,
+	// renewed; before claim renewal: praxis.timeout + 30 s), as issue 13's
+	// cause 6 is about that default.
+	tuning := "praxis: {timeout: 5s}\n"
+	if s.o.WorkerAckWait > 0 {
+		tuning += fmt.Sprintf("worker: {ack_wait: %s}\n", s.o.WorkerAckWait)
+	}
 	if s.o.LegacyConfig {
-		resend, trust = "", "" // a binary from before the settings existed
+		// A binary from before the settings existed; its defaults
+		// (praxis.timeout 30s, so worker.claim_ttl 60s), as reported.
+		resend, trust, tuning = "", "", ""
 	}
 	cfg := filepath.Join(s.dir, "config.yaml")
 	y := fmt.Sprintf(`log_level: info
 nats:
   streams: {replicas: 3, duplicate_window: %s}
 ingress: {%sclaim_ttl: 10s, public_url: "https://adapter.example"}
-worker: {claim_ttl: 15s}
-praxis: {timeout: 5s}
-applications:
+%sapplications:
   # trust_signature: the load's notifications carry tids the simulator never
   # made, so Praxis' lookup could not confirm them; this suite checks
   # delivery (nothing lost, nothing stored or booked twice), not confirmation.
   - {name: %s, merchant_id: %s, application_key: %s, secret_env: CHAOS_SECRET, return_url: "https://shop.example/return"%s}
-`, s.o.DuplicateWindow, resend, appName, merchant, appKey, trust)
+`, s.o.DuplicateWindow, resend, tuning, appName, merchant, appKey, trust)
 	if err := os.WriteFile(cfg, []byte(y), 0o640); err != nil {
 		return err
 	}
@@ -222,6 +245,8 @@ applications:
 				"PRAXIS_BASE_URL=" + s.simURL, "PRAXIS_SIMULATED=true", "PRAXIS_ADMIN_LISTEN=" + admin}, redisEnv...)
 			if role == "ingress" {
 				env = append(env, "PRAXIS_INGRESS_LISTEN="+addr)
+			} else if s.o.LegacyConfig {
+				env = append(env, "PRAXIS_WORKER_LISTEN="+addr) // before the admin listener
 			}
 			a := &adapterProc{role: role, addr: addr, ready: "http://" + addr + "/readyz",
 				proc: &proc{name: fmt.Sprintf("%s-%d", role, i+1), bin: s.o.AdapterBin, env: env,
@@ -256,7 +281,69 @@ applications:
 			return fmt.Errorf("%s not ready: %w (log %s)", a.name, err, a.log)
 		}
 	}
-	return waitFor(wctx, func(ctx context.Context) error { return httpOK(ctx, s.simURL+"/sim/state") })
+	if err := waitFor(wctx, func(ctx context.Context) error { return httpOK(ctx, s.simURL+"/sim/state") }); err != nil {
+		return err
+	}
+	return s.slowPraxis(ctx)
+}
+
+// slowPraxis sets the simulator's cashier latency (Options.PraxisLatency).
+func (s *suite) slowPraxis(ctx context.Context) error {
+	if s.o.PraxisLatency <= 0 {
+		return nil
+	}
+	ms := s.o.PraxisLatency.Milliseconds()
+	body := fmt.Sprintf(`{"endpoints":{%q:{"latency_ms":%d,"jitter_ms":%d}}}`, praxis.PathCashier, ms, ms)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.simURL+"/sim/faults", strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("set the simulator's latency: %w", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("set the simulator's latency: HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// sessionAnswerLost: a cashier session's result saying the session was
+// opened but Praxis' answer was lost (the worker died during the call), so
+// its redirect_url is unknown. The truthful result of a command in flight
+// on a killed worker; binaries before reason_code say it in the reason.
+func sessionAnswerLost(outcome string) bool {
+	_, body, _ := strings.Cut(outcome, " ")
+	var r struct {
+		Outcome    string `json:"outcome"`
+		ReasonCode string `json:"reason_code"`
+		Reason     string `json:"reason"`
+	}
+	return json.Unmarshal([]byte(body), &r) == nil && r.Outcome == "failed" &&
+		(r.ReasonCode == "session_answer_lost" || strings.Contains(r.Reason, "Praxis' answer was lost"))
+}
+
+// postNotification delivers one signed webhook to the ingress at addr; ok
+// when it answered status 0. err is the transport's error.
+func postNotification(ctx context.Context, client *http.Client, addr string, body []byte, sig string) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/praxis/notification", bytes.NewReader(body))
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Content-Type", praxis.ContentType)
+	req.Header.Set(praxis.HeaderSignature, sig)
+	resp, err := client.Do(req)
+	if err != nil {
+		return false, err
+	}
+	var rep struct {
+		Status int `json:"status"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&rep)
+	_ = resp.Body.Close()
+	return resp.StatusCode == http.StatusOK && rep.Status == 0, nil
 }
 
 // notification is a ~1.5 KB approved deposit.
@@ -292,6 +379,7 @@ type webhookLog struct {
 type faultRecord struct {
 	kind      string
 	component string
+	ingress   int // ingress-node-pause: the index of the ingress on the paused node; else -1
 	at        time.Time
 	recovered time.Duration
 }
@@ -303,6 +391,7 @@ func (s *suite) drive(ctx context.Context) error {
 	ts := time.Now().Unix()
 	s.ts = ts
 	firstTID := int64(time.Now().Unix()%100000) * 100000
+	s.probeTID.Store(firstTID + int64(o.Notifications) + 1000)
 	wl := &webhookLog{answered: map[int64]time.Time{}, failed: map[int64]int{}, failedAt: map[int64][]time.Time{}}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	var rr atomic.Uint64
@@ -314,23 +403,18 @@ func (s *suite) drive(ctx context.Context) error {
 	}
 	send := func(j job) bool {
 		for try := 0; try < 2; try++ { // the load balancer tries another ingress on a refused connection
-			a := s.ingress[int(rr.Add(1))%len(s.ingress)]
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+a.addr+"/praxis/notification", bytes.NewReader(j.body))
-			req.Header.Set("Content-Type", praxis.ContentType)
-			req.Header.Set(praxis.HeaderSignature, j.sig)
-			resp, err := client.Do(req)
+			idx := int(rr.Add(1)) % len(s.ingress)
+			sent := time.Now()
+			ok, err := postNotification(ctx, client, s.ingress[idx].addr, j.body, j.sig)
 			if err != nil {
 				if errors.Is(err, syscall.ECONNREFUSED) {
 					continue // nobody listens: the balancer picks the other ingress
 				}
+				s.causes.addAnswer(answer{ingress: idx, sent: sent, at: time.Now()})
 				break // the request died in flight (502): Praxis resends later
 			}
-			var rep struct {
-				Status int `json:"status"`
-			}
-			_ = json.NewDecoder(resp.Body).Decode(&rep)
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && rep.Status == 0 {
+			s.causes.addAnswer(answer{ingress: idx, sent: sent, at: time.Now(), ok: ok})
+			if ok {
 				wl.mu.Lock()
 				if _, ok := wl.answered[j.tid]; !ok {
 					wl.answered[j.tid] = time.Now()
@@ -398,6 +482,15 @@ func (s *suite) drive(ctx context.Context) error {
 		cmdIDs[i] = fmt.Sprintf("chaos-%d-%d", firstTID, i)
 	}
 
+	sub, err := s.watchDeliveries()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	sctx, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
+	go s.sampleFetchErrors(sctx)
+
 	// Faults at random moments of the load.
 	loadTime := time.Duration(float64(o.Notifications)/150*float64(time.Second)) + 10*time.Second
 	faultCh := make(chan []faultRecord, 1)
@@ -441,6 +534,7 @@ func (s *suite) drive(ctx context.Context) error {
 	}
 	cmdWG.Wait()
 	faults := <-faultCh
+	s.probes.Wait()
 	pending.Wait()
 	loadElapsed := time.Since(startLoad)
 
@@ -461,7 +555,7 @@ func (s *suite) drive(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	credits, err := s.waitCredits(ctx, len(wl.answered), 2*time.Minute)
+	credits, err := s.waitCredits(ctx, wl.answered, 2*time.Minute)
 	if err != nil {
 		return err
 	}
@@ -485,12 +579,20 @@ func (s *suite) injectFaults(ctx context.Context, rnd *rand.Rand, loadTime time.
 			case <-time.After(wait):
 			}
 		}
-		f := faultRecord{kind: kind, at: time.Now()}
+		f := faultRecord{kind: kind, at: time.Now(), ingress: -1}
 		var ready func(context.Context) error
 		switch kind {
 		case "leader-kill", "follower-kill", "node-pause":
 			n := s.pickNode(ctx, kind != "follower-kill")
 			f.component = "nats " + n.serverName
+			if kind == "leader-kill" {
+				if err := s.ledgerConsumerTo(ctx, n); err != nil {
+					fmt.Fprintf(s.out, "leader-kill: the ledger's consumer stays off %s: %v\n", n.serverName, err)
+				} else {
+					f.component += " (+ ledger consumer)"
+				}
+				f.at = time.Now()
+			}
 			if kind == "node-pause" {
 				n.signal(syscall.SIGSTOP)
 				time.Sleep(10 * time.Second)
@@ -500,6 +602,24 @@ func (s *suite) injectFaults(ctx context.Context, rnd *rand.Rand, loadTime time.
 				time.Sleep(2 * time.Second)
 				_ = n.start()
 			}
+			ready = n.healthy
+		case "ingress-node-pause":
+			i, n, err := s.pickIngressNode(ctx, rnd)
+			if err != nil {
+				fmt.Fprintf(s.out, "fault %s skipped: %v\n", kind, err)
+				continue
+			}
+			f.ingress = i
+			f.component = fmt.Sprintf("nats %s (%s's)", n.serverName, s.ingress[i].name)
+			if n == s.pickNode(ctx, true) {
+				f.component += ", leader"
+			}
+			f.at = time.Now()
+			s.probes.Add(1)
+			go func() { defer s.probes.Done(); s.probe(ctx, i, probeTime) }()
+			n.signal(syscall.SIGSTOP)
+			time.Sleep(10 * time.Second)
+			n.signal(syscall.SIGCONT)
 			ready = n.healthy
 		case "redis-kill":
 			if s.sentinel != nil {
@@ -571,6 +691,7 @@ type result struct {
 	final    int // results not marked replayed
 	replayed int
 	outcomes []string
+	first    time.Time // when the first result was stored
 }
 
 // waitResults reads PRAXIS_RESULTS until every command has a result or
@@ -596,6 +717,9 @@ func (s *suite) waitResults(ctx context.Context, ids []string, total time.Durati
 			if x == nil {
 				x = &result{}
 				res[r.ID] = x
+			}
+			if md, err := m.Metadata(); err == nil && (x.first.IsZero() || md.Timestamp.Before(x.first)) {
+				x.first = md.Timestamp
 			}
 			if r.Replayed {
 				x.replayed++
@@ -702,9 +826,9 @@ func (s *suite) sentinelPrimary(ctx context.Context) *redisProc {
 }
 
 // waitCredits reads PRAXIS_LEDGER until it holds a deposit.credited
-// instruction for want distinct deposits, or the deadline passes, and
-// returns the instructions per tid.
-func (s *suite) waitCredits(ctx context.Context, want int, total time.Duration) (map[int64]int, error) {
+// instruction for every wanted deposit (the probes' deposits do not
+// count), or the deadline passes, and returns the instructions per tid.
+func (s *suite) waitCredits(ctx context.Context, want map[int64]time.Time, total time.Duration) (map[int64]int, error) {
 	deadline := time.Now().Add(total)
 	for {
 		credits := map[int64]int{}
@@ -720,7 +844,13 @@ func (s *suite) waitCredits(ctx context.Context, want int, total time.Duration) 
 		if err != nil {
 			return nil, err
 		}
-		if len(credits) >= want || time.Now().After(deadline) {
+		have := 0
+		for tid := range want {
+			if credits[tid] > 0 {
+				have++
+			}
+		}
+		if have >= len(want) || time.Now().After(deadline) {
 			return credits, nil
 		}
 		time.Sleep(2 * time.Second)
@@ -814,7 +944,11 @@ func (s *suite) report(o Options, wl *webhookLog, events map[string]int, results
 			}
 		}
 	}
-	effects, finals, missingResults, notOK, oneEffect, onlyReplayed := 0, 0, 0, 0, 0, 0
+	effects, finals, missingResults, notOK, oneEffect, onlyReplayed, answerLost := 0, 0, 0, 0, 0, 0, 0
+	workerKilled := false
+	for _, f := range faults {
+		workerKilled = workerKilled || f.kind == "worker-kill"
+	}
 	missingCredits, doubleCredits := 0, 0
 	for tid := range wl.answered {
 		switch n := credits[tid]; {
@@ -839,6 +973,8 @@ func (s *suite) report(o Options, wl *webhookLog, events map[string]int, results
 			// The first result's publish failed after the command was
 			// done: the redelivery answered from the stored result.
 			onlyReplayed++
+		case workerKilled && sessionAnswerLost(r.outcomes[0]):
+			answerLost++
 		case !strings.HasPrefix(r.outcomes[0], "ok "):
 			notOK++
 			if notOK <= 3 {
@@ -870,9 +1006,16 @@ func (s *suite) report(o Options, wl *webhookLog, events map[string]int, results
 	fmt.Fprintf(w, "| commands with more than one final result | %d | 0 |\n", finals)
 	fmt.Fprintf(w, "| commands without any result | %d | 0 |\n", missingResults)
 	fmt.Fprintf(w, "| commands whose only result is a replay of the stored one (first result's publish failed) | %d | — |\n", onlyReplayed)
-	fmt.Fprintf(w, "| commands whose result is not ok | %d | 0 |\n", notOK)
+	fmt.Fprintf(w, "| commands failed as session_answer_lost: the call was in flight on a killed worker (the session exists, its redirect_url is unknown) | %d | only after a worker kill |\n", answerLost)
+	fmt.Fprintf(w, "| commands whose result is not ok (other) | %d | 0 |\n", notOK)
 	if len(faults) > 0 {
-		fmt.Fprintf(w, "\n| fault | component | at | ready again after | webhooks -1 until the next fault (≤ 30 s) |\n|---|---|---|---|---|\n")
+		firstResult := map[string]time.Time{}
+		for id, r := range results {
+			firstResult[id] = r.first
+		}
+		fmt.Fprintf(w, "\n| fault | component | at | ready again after | webhooks -1 until the next fault (≤ 30 s) "+
+			"| the paused node's ingress (cause 5) | ledger fetch warnings, peak and total (cause 4) "+
+			"| commands in flight on the killed worker: kill to result (cause 6) |\n|---|---|---|---|---|---|---|---|\n")
 		for i, f := range faults {
 			end := f.at.Add(30 * time.Second)
 			if i+1 < len(faults) && faults[i+1].at.Before(end) {
@@ -886,7 +1029,9 @@ func (s *suite) report(o Options, wl *webhookLog, events map[string]int, results
 					}
 				}
 			}
-			fmt.Fprintf(w, "| %s | %s | +%.1fs | %.1fs | %d |\n", f.kind, f.component, f.at.Sub(s.start).Seconds(), f.recovered.Seconds(), n)
+			c := s.figures(f, end, firstResult)
+			fmt.Fprintf(w, "| %s | %s | +%.1fs | %.1fs | %d | %s | %s | %s |\n", f.kind, f.component, f.at.Sub(s.start).Seconds(), f.recovered.Seconds(), n,
+				c.ingress, c.ledger, c.inFlight)
 		}
 	}
 	if twice > 0 {

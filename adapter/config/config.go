@@ -552,7 +552,7 @@ func (c *Config) SetDefaults() {
 	if c.Worker.MaxInFlight == 0 {
 		c.Worker.MaxInFlight = 64
 	}
-	defDur(&c.Worker.AckWait, 30*time.Second)
+	defDur(&c.Worker.AckWait, 10*time.Second)
 	def(&c.Worker.Listen, "127.0.0.1:8481")
 	if c.Worker.MaxAttempts == 0 {
 		c.Worker.MaxAttempts = 5
@@ -753,7 +753,7 @@ func (c *Config) validate(problems []string) error {
 		add("worker.max_deliver: %d must exceed worker.max_attempts (%d), or be 0 for unlimited", c.Worker.MaxDeliver, c.Worker.MaxAttempts)
 	}
 	if c.Worker.AckWait < time.Second {
-		add("worker.ack_wait: %v is too short (default 30s)", c.Worker.AckWait)
+		add("worker.ack_wait: %v is too short (default 10s)", c.Worker.AckWait)
 	}
 	if c.Ledger.RecheckHorizon < 0 || (c.Ledger.RecheckHorizon > 0 && c.Ledger.RecheckHorizon < 5*time.Second) {
 		add("ledger.recheck_horizon: must be at least 5s (default 5m): a genuine status may be seconds ahead of Praxis' lookup")

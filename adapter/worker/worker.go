@@ -225,7 +225,7 @@ func setDefaults(c *Config) {
 		c.MaxInFlight = 64
 	}
 	if c.AckWait == 0 {
-		c.AckWait = 30 * time.Second
+		c.AckWait = 10 * time.Second
 	}
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = 5

@@ -1,10 +1,13 @@
 package runtime
 
 import (
+	"context"
+
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/nats-io/nats.go/jetstream"
 	"net"
 	"net/http"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/praxis-adapter/praxis-adapter/adapter/config"
 	"github.com/praxis-adapter/praxis-adapter/adapter/rebilly"
 	"github.com/praxis-adapter/praxis-adapter/adapter/rebilly/rebillysim"
+	"github.com/praxis-adapter/praxis-adapter/ingress"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
 
@@ -132,4 +136,32 @@ func (r *Runtime) rebillyClients() (map[string]*rebilly.Client, error) {
 		out[a.Name] = c
 	}
 	return out, nil
+}
+
+// ingressRebillyApps is what the ingress needs to confirm each Rebilly
+// application's calls: its client and its webhook credential.
+func (r *Runtime) ingressRebillyApps() ([]ingress.RebillyApplication, error) {
+	clients, err := r.rebillyClients()
+	if err != nil {
+		return nil, err
+	}
+	var out []ingress.RebillyApplication
+	for _, a := range r.cfg.ApplicationsOf(subjects.Rebilly) {
+		w := a.Rebilly.Webhook
+		out = append(out, ingress.RebillyApplication{
+			Name: a.Name, OrganizationID: a.Rebilly.OrganizationID, Client: clients[a.Name],
+			Auth:   ingress.RebillyAuth(w.Auth),
+			Basic:  rebilly.BasicAuth{Username: w.Username, Password: a.Rebilly.WebhookPassword},
+			Digest: rebilly.DigestAuth{Username: w.Username, Password: a.Rebilly.WebhookPassword, Realm: w.Realm, Algorithm: w.Algorithm},
+		})
+	}
+	return out, nil
+}
+
+// startRebillyWorker starts the worker of the Rebilly applications.
+func (r *Runtime) startRebillyWorker(ctx context.Context, js jetstream.JetStream) error {
+	if len(r.cfg.ApplicationsOf(subjects.Rebilly)) == 0 {
+		return nil
+	}
+	return errors.New("rebilly worker: not wired yet")
 }

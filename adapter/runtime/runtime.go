@@ -437,6 +437,10 @@ func (r *Runtime) startIngress() error {
 	for _, a := range praxisApps {
 		apps = append(apps, ingress.Application{Name: a.Name, MerchantID: a.MerchantID, ApplicationKey: a.ApplicationKey, Secrets: r.applicationSecrets(a)})
 	}
+	rebillyApps, err := r.ingressRebillyApps()
+	if err != nil {
+		return err
+	}
 	def := praxis.Reply{Status: r.cfg.Ingress.ValidationDefault.Status, Description: r.cfg.Ingress.ValidationDefault.Description}
 	if a := r.cfg.Ingress.ValidationDefault.Approve; a != nil && *a {
 		def.Status = 0
@@ -449,6 +453,7 @@ func (r *Runtime) startIngress() error {
 		ReplySignatureHeaders: r.cfg.Ingress.ReplySignatureHeaders, MaxTimestampAge: r.cfg.Ingress.MaxTimestampAge,
 		SyncMaxTimestampAge: r.cfg.Ingress.SyncMaxTimestampAge, MaxTimestampSkew: r.cfg.Ingress.MaxTimestampSkew,
 		ValidationDefault: def, Processors: r.processors(), Rules: r.rules,
+		Rebilly: rebillyApps,
 	}, ingress.Deps{NC: r.ingNC, JS: r.js, Store: r.store, Log: r.log, Registry: r.reg, Tracing: r.tracing})
 	if err != nil {
 		return err
@@ -478,10 +483,61 @@ func (r *Runtime) publicURL() string {
 }
 
 func (r *Runtime) startWorker(ctx context.Context) error {
+	js, err := NewJetStream(r.wrkNC, r.cfg.NATS)
+	if err != nil {
+		return err
+	}
+	js = r.managedJS(js)
+	praxisApps := r.cfg.ApplicationsOf(subjects.Praxis)
+	var cc praxis.ClientConfig
+	if len(praxisApps) > 0 {
+		if cc, err = r.startPraxisWorker(ctx, js, praxisApps); err != nil {
+			return err
+		}
+	}
+	if err := r.startRebillyWorker(ctx, js); err != nil {
+		return err
+	}
+	if r.cfg.Ledger.Disabled {
+		return nil
+	}
+	// The ledger books Praxis movements from Praxis' lookups: its own
+	// client decodes whole answers, with each application's credentials.
+	// Rebilly events already carry Rebilly's own GET.
+	lookup := ledger.PraxisLookup{Credentials: map[string]praxis.Credentials{}}
+	if len(praxisApps) > 0 {
+		lc := cc
+		lc.LightResponses = false
+		if lookup.Client, err = praxis.NewClient(lc); err != nil {
+			return err
+		}
+		for _, a := range praxisApps {
+			cr := a.Credentials()
+			cr.Secrets = r.applicationSecrets(a)
+			lookup.Credentials[a.Name] = cr
+		}
+	}
+	cur := r.cfg.Currencies()
+	rebillyApps := ledger.RebillyAppsOf(r.cfg.Applications)
+	svc, err := ledger.New(ledger.Config{DebitOn: ledger.DebitOnOf(praxisApps), Processors: r.processors(),
+		Rebilly: len(rebillyApps) > 0, RebillyApps: rebillyApps, Currencies: &cur,
+		DuplicateWindow: r.cfg.NATS.Streams.LedgerDuplicateWindow, Trust: ledger.TrustOf(praxisApps),
+		RecheckHorizon: r.cfg.Ledger.RecheckHorizon, LookupRate: r.cfg.Ledger.LookupRate, LookupBurst: r.cfg.Ledger.LookupBurst},
+		ledger.Deps{JS: js, Records: r.store, Log: r.log, Registry: r.reg, Lookup: lookup})
+	if err != nil {
+		return err
+	}
+	r.goRun(ctx, "ledger", svc.Run)
+	return nil
+}
+
+// startPraxisWorker starts the worker of the Praxis applications and
+// returns the client configuration the ledger's lookups share.
+func (r *Runtime) startPraxisWorker(ctx context.Context, js jetstream.JetStream, praxisApps []config.Application) (praxis.ClientConfig, error) {
 	base := r.cfg.Praxis.BaseURL
 	if base == "" {
 		if r.simURL == "" {
-			return errors.New("praxis.base_url is empty and no simulator runs in this process; set PRAXIS_BASE_URL")
+			return praxis.ClientConfig{}, errors.New("praxis.base_url is empty and no simulator runs in this process; set PRAXIS_BASE_URL")
 		}
 		base = r.simURL
 	}
@@ -493,9 +549,8 @@ func (r *Runtime) startWorker(ctx context.Context) error {
 	}
 	client, err := praxis.NewClient(cc)
 	if err != nil {
-		return err
+		return cc, err
 	}
-	praxisApps := r.cfg.ApplicationsOf(subjects.Praxis)
 	apps := make([]worker.Application, 0, len(praxisApps))
 	for _, a := range praxisApps {
 		cr := a.Credentials()
@@ -503,57 +558,34 @@ func (r *Runtime) startWorker(ctx context.Context) error {
 		apps = append(apps, worker.Application{Name: a.Name, Credentials: cr, Locale: a.Locale, ReturnURL: a.ReturnURL,
 			RateLimit: a.RateLimit, Burst: a.Burst, AllowedCallbackURLs: a.AllowedCallbackURLs, AllowedReturnURLs: a.AllowedReturnURLs})
 	}
-	js, err := NewJetStream(r.wrkNC, r.cfg.NATS)
-	if err != nil {
-		return err
-	}
-	js = r.managedJS(js)
 	router, err := frontend.NewRouter(frontend.RouterConfig{Frontends: frontend.FrontendsOf(praxisApps)}, r.store)
 	if err != nil {
-		return err
+		return cc, err
 	}
 	links, err := ledger.NewRefundLinks(r.store, "")
 	if err != nil {
-		return err
+		return cc, err
 	}
-	w, err := worker.New(worker.Config{
-		Router: router, Sessions: r.rules, Refunds: links,
-		Applications: apps, PublicURL: r.publicURL(), MaxInFlight: r.cfg.Worker.MaxInFlight, AckWait: r.cfg.Worker.AckWait,
+	wcfg := r.workerConfig()
+	wcfg.Router, wcfg.Sessions, wcfg.Refunds, wcfg.Applications = router, r.rules, links, apps
+	w, err := worker.New(wcfg, worker.Deps{NC: r.wrkNC, JS: js, Store: r.store, Client: client, Log: r.log, Registry: r.reg, Tracing: r.tracing})
+	if err != nil {
+		return cc, err
+	}
+	r.wrk = w
+	r.goRun(ctx, "worker", w.Run)
+	return cc, nil
+}
+
+// workerConfig is the worker settings every provider's worker shares.
+func (r *Runtime) workerConfig() worker.Config {
+	return worker.Config{
+		PublicURL: r.publicURL(), MaxInFlight: r.cfg.Worker.MaxInFlight, AckWait: r.cfg.Worker.AckWait,
 		MaxDeliver: r.cfg.Worker.MaxDeliver, MaxAttempts: r.cfg.Worker.MaxAttempts, RetryBase: r.cfg.Worker.RetryBase,
 		RetryMax: r.cfg.Worker.RetryMax, ClaimTTL: r.cfg.Worker.ClaimTTL, ResultTTL: r.cfg.Worker.ResultTTL,
 		DrainTimeout: r.cfg.Worker.DrainTimeout, RenewInterval: r.cfg.Worker.RenewInterval,
 		PraxisTimeout: r.cfg.Praxis.Timeout, SettleWindow: r.cfg.Worker.SettleWindow,
-	}, worker.Deps{NC: r.wrkNC, JS: js, Store: r.store, Client: client, Log: r.log, Registry: r.reg, Tracing: r.tracing})
-	if err != nil {
-		return err
 	}
-	r.wrk = w
-	r.goRun(ctx, "worker", w.Run)
-	if r.cfg.Ledger.Disabled {
-		return nil
-	}
-	// The ledger books from Praxis' lookups: its own client decodes whole
-	// answers, with each application's credentials.
-	lc := cc
-	lc.LightResponses = false
-	ledgerClient, err := praxis.NewClient(lc)
-	if err != nil {
-		return err
-	}
-	creds := make(map[string]praxis.Credentials, len(apps))
-	for _, a := range apps {
-		creds[a.Name] = a.Credentials
-	}
-	svc, err := ledger.New(ledger.Config{DebitOn: ledger.DebitOnOf(praxisApps), Processors: r.processors(),
-		DuplicateWindow: r.cfg.NATS.Streams.LedgerDuplicateWindow, Trust: ledger.TrustOf(praxisApps),
-		RecheckHorizon: r.cfg.Ledger.RecheckHorizon, LookupRate: r.cfg.Ledger.LookupRate, LookupBurst: r.cfg.Ledger.LookupBurst},
-		ledger.Deps{JS: js, Records: r.store, Log: r.log, Registry: r.reg,
-			Lookup: ledger.PraxisLookup{Client: ledgerClient, Credentials: creds}})
-	if err != nil {
-		return err
-	}
-	r.goRun(ctx, "ledger", svc.Run)
-	return nil
 }
 
 // goRun runs a background role until ctx ends; Shutdown waits for it.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/config"
 	"github.com/praxis-adapter/praxis-adapter/adapter/runtime"
+	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
 
 // demoConfig is what `run` uses without a config file: one application
@@ -58,7 +59,11 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	roles := runtime.Roles{Ingress: true, Worker: true, Simulator: cfg.Praxis.BaseURL == ""}
+	// A simulator stands in for each provider that has applications and no
+	// base_url.
+	roles := runtime.Roles{Ingress: true, Worker: true,
+		Simulator:        cfg.Praxis.BaseURL == "" && len(cfg.ApplicationsOf(subjects.Praxis)) > 0,
+		RebillySimulator: cfg.Rebilly.BaseURL == "" && len(cfg.ApplicationsOf(subjects.Rebilly)) > 0}
 	return serve(ctx, env, cfg, roles, true)
 }
 
@@ -75,8 +80,11 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Praxis.BaseURL == "" {
+	if cfg.Praxis.BaseURL == "" && len(cfg.ApplicationsOf(subjects.Praxis)) > 0 {
 		return fmt.Errorf("%w: praxis.base_url (PRAXIS_BASE_URL) is required for a worker; the simulator runs only in 'run'", errUsage)
+	}
+	if cfg.Rebilly.BaseURL == "" && len(cfg.ApplicationsOf(subjects.Rebilly)) > 0 {
+		return fmt.Errorf("%w: rebilly.base_url (REBILLY_BASE_URL) is required for a worker serving Rebilly applications; the simulator runs only in 'run'", errUsage)
 	}
 	return serve(ctx, env, cfg, runtime.Roles{Worker: true}, false)
 }

@@ -191,3 +191,45 @@ func TestFaultSet(t *testing.T) {
 	assert.Equal(t, 0.5, s.Load().By["b"], "Get returns a copy")
 	assert.Equal(t, 0.25, s.Load().Rate)
 }
+
+func TestDeliveryDefaults(t *testing.T) {
+	var (
+		maxD, limit int
+		timeout     time.Duration
+		now         func() time.Time
+	)
+	DeliveryDefaults(&maxD, &timeout, &limit, &now)
+	assert.Equal(t, DefaultMaxDeliveries, maxD)
+	assert.Equal(t, DefaultWebhookTimeout, timeout)
+	assert.Equal(t, DefaultDeliveryLogLimit, limit)
+	require.NotNil(t, now)
+
+	maxD, timeout, limit = 3, time.Second, 7
+	fixed := func() time.Time { return time.Unix(1, 0) }
+	now = fixed
+	DeliveryDefaults(&maxD, &timeout, &limit, &now)
+	assert.Equal(t, []any{3, time.Second, 7, time.Unix(1, 0)}, []any{maxD, timeout, limit, now()}, "set values are kept")
+}
+
+func TestCheckDelivery(t *testing.T) {
+	tests := []struct {
+		resend, timeout time.Duration
+		maxD, limit     int
+		want            string
+	}{
+		{time.Minute, time.Second, 1, 1, ""},
+		{0, 0, 1, 1, ""},
+		{-time.Second, time.Second, 1, 1, "resend_delay -1s: must not be negative"},
+		{time.Minute, time.Second, 0, 1, "max_deliveries 0: must be at least 1"},
+		{time.Minute, -time.Second, 1, 1, "webhook_timeout -1s: must not be negative"},
+		{time.Minute, time.Second, 1, -1, "delivery_log_limit -1: must be at least 1"},
+	}
+	for _, tc := range tests {
+		err := CheckDelivery(tc.resend, tc.maxD, tc.timeout, tc.limit)
+		if tc.want == "" {
+			assert.NoError(t, err)
+			continue
+		}
+		assert.EqualError(t, err, tc.want)
+	}
+}

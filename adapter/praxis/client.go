@@ -382,8 +382,8 @@ func (c *Client) call(ctx context.Context, cr Credentials, path string, reqList,
 		o, desc := httpcall.NoAnswer(hc.Sent())
 		return fail(Outcome(o), 0, 0, desc, err)
 	}
-	if desc, err, cut := resp.Incomplete(); cut {
-		return fail(OutcomeUnknown, resp.Status, 0, desc, err)
+	if desc, cut := resp.Incomplete(); cut {
+		return fail(OutcomeUnknown, resp.Status, 0, desc, resp.ReadErr)
 	}
 	raw := resp.Body
 

@@ -366,10 +366,10 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, int, RateLimit, http.
 	rl = ParseRateLimit(resp.Header, c.now())
 	status := resp.Status
 	write := cl.method != http.MethodGet
-	desc, readErr, cut := resp.Incomplete()
+	desc, cut := resp.Incomplete()
 	if status >= 200 && status < 300 {
 		if cut {
-			return nil, status, rl, nil, fail(OutcomeUnknown, status, desc, readErr)
+			return nil, status, rl, nil, fail(OutcomeUnknown, status, desc, resp.ReadErr)
 		}
 		return resp.Body, status, rl, resp.Header, nil
 	}

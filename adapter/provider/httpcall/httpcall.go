@@ -20,8 +20,8 @@ import (
 	"github.com/praxis-adapter/praxis-adapter/adapter/provider"
 )
 
-// Client sends attempts. The zero value is not usable: fill every field
-// but BeforeSend (NewClient applies the defaults).
+// Client sends attempts; build it with NewClient. It is safe for
+// concurrent use.
 type Client struct {
 	http       *http.Client
 	timeout    time.Duration
@@ -139,18 +139,18 @@ func (cl *Call) Do() (Response, error) {
 	return r, nil
 }
 
-// Incomplete tells, when the body was not read whole, what went wrong (a
-// description for the provider's error and the read error, if any); ok is
-// false when the body is whole. A provider answer read in part cannot be
-// trusted, so its outcome is unknown.
-func (r *Response) Incomplete() (desc string, err error, incomplete bool) {
+// Incomplete reports whether the body was not read whole and, if so, says
+// what went wrong in the words of the provider's error (ReadErr holds the
+// cause, if any). A provider answer read in part cannot be trusted: its
+// outcome is unknown.
+func (r *Response) Incomplete() (desc string, incomplete bool) {
 	switch {
 	case r.ReadErr != nil:
-		return "response cut off", r.ReadErr, true
+		return "response cut off", true
 	case r.TooLarge:
-		return fmt.Sprintf("response larger than %s", size(r.maxBody)), nil, true
+		return fmt.Sprintf("response larger than %s", size(r.maxBody)), true
 	}
-	return "", nil, false
+	return "", false
 }
 
 // NoAnswer classifies an attempt that got no response: unknown when the

@@ -54,7 +54,7 @@ func TestCallReportsWhatCameBack(t *testing.T) {
 			assert.Equal(t, tc.status, resp.Status)
 			assert.Equal(t, tc.body, string(resp.Body))
 			assert.Equal(t, tc.tooLarge, resp.TooLarge)
-			desc, _, cut := resp.Incomplete()
+			desc, cut := resp.Incomplete()
 			assert.Equal(t, tc.desc != "", cut)
 			assert.Equal(t, tc.desc, desc)
 		})
@@ -143,10 +143,10 @@ func TestCutOffBodyIsIncomplete(t *testing.T) {
 	defer cl.Close()
 	resp, err := cl.Do()
 	require.NoError(t, err)
-	desc, readErr, cut := resp.Incomplete()
+	desc, cut := resp.Incomplete()
 	assert.True(t, cut)
 	assert.Equal(t, "response cut off", desc)
-	assert.Error(t, readErr)
+	assert.Error(t, resp.ReadErr)
 }
 
 func TestBadRequestIsNotSent(t *testing.T) {

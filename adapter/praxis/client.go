@@ -6,12 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptrace"
 	"strings"
-	"sync/atomic"
 	"time"
+
+	"github.com/praxis-adapter/praxis-adapter/adapter/provider/httpcall"
 )
 
 // Endpoint paths of the current (1.3) API, relative to the base URL.
@@ -169,14 +168,12 @@ type ClientConfig struct {
 // exactly one attempt, with a fresh timestamp and signature; retrying is the
 // caller's decision, guided by Classify. It knows nothing of NATS.
 type Client struct {
-	base       string
-	timeout    time.Duration
-	http       *http.Client
-	lists      Lists
-	now        func() time.Time
-	beforeSend func(ctx context.Context, r *http.Request)
-	readers    map[ListName]*responseReader
-	light      bool
+	base    string
+	http    *httpcall.Client
+	lists   Lists
+	now     func() time.Time
+	readers map[ListName]*responseReader
+	light   bool
 }
 
 // responseReader reads a response's status, description and signed fields
@@ -269,17 +266,12 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if !strings.HasPrefix(cfg.BaseURL, "http://") && !strings.HasPrefix(cfg.BaseURL, "https://") {
 		return nil, fmt.Errorf("praxis client: base URL %q must start with https:// (or http:// for the simulator)", cfg.BaseURL)
 	}
-	c := &Client{base: strings.TrimRight(cfg.BaseURL, "/"), timeout: cfg.Timeout, http: cfg.HTTPClient, now: cfg.Now,
-		beforeSend: cfg.BeforeSend, light: cfg.LightResponses}
-	if c.timeout <= 0 {
-		c.timeout = 30 * time.Second
+	c := &Client{base: strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, light: cfg.LightResponses}
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
 	}
-	if c.http == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConns = 512
-		t.MaxIdleConnsPerHost = 512
-		c.http = &http.Client{Transport: t}
-	}
+	c.http = httpcall.NewClient(httpcall.Config{HTTP: cfg.HTTPClient, Timeout: timeout, MaxBody: maxResponseBytes, BeforeSend: cfg.BeforeSend})
 	if cfg.Lists != nil {
 		c.lists = *cfg.Lists
 	} else {
@@ -362,9 +354,9 @@ func (c *Client) Refund(ctx context.Context, cr Credentials, req RefundRequest) 
 // call marshals req once, signs those exact bytes, sends them, and verifies
 // and classifies the answer. out is filled only on success.
 func (c *Client) call(ctx context.Context, cr Credentials, path string, reqList, respList ListName, req any, out rawKeeper) error {
-	var wrote atomic.Bool
+	var hc *httpcall.Call
 	fail := func(o Outcome, httpStatus, status int, desc string, err error) error {
-		return &Error{Outcome: o, Op: path, HTTPStatus: httpStatus, Status: status, Description: desc, Err: err, Sent: wrote.Load()}
+		return &Error{Outcome: o, Op: path, HTTPStatus: httpStatus, Status: status, Description: desc, Err: err, Sent: hc.Sent()}
 	}
 	if len(cr.Secrets) == 0 || cr.Secrets[0] == "" {
 		return fail(OutcomeRejected, 0, 0, "no merchant secret configured", nil)
@@ -378,40 +370,22 @@ func (c *Client) call(ctx context.Context, cr Credentials, path string, reqList,
 		return fail(OutcomeRejected, 0, 0, "sign request", err)
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		WroteRequest: func(info httptrace.WroteRequestInfo) {
-			if info.Err == nil {
-				wrote.Store(true)
-			}
-		},
-	})
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
+	hc, err = c.http.NewCall(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
 	if err != nil {
 		return fail(OutcomeRejected, 0, 0, "build request", err)
 	}
-	hreq.Header.Set("Content-Type", ContentType)
-	hreq.Header.Set(HeaderSignature, sig.String())
-	if c.beforeSend != nil {
-		c.beforeSend(ctx, hreq)
-	}
-
-	resp, err := c.http.Do(hreq)
+	defer hc.Close()
+	hc.Request.Header.Set("Content-Type", ContentType)
+	hc.Request.Header.Set(HeaderSignature, sig.String())
+	resp, err := hc.Do()
 	if err != nil {
-		if wrote.Load() {
-			return fail(OutcomeUnknown, 0, 0, "no answer after the request was sent", err)
-		}
-		return fail(OutcomeTransient, 0, 0, "request not sent", err)
+		o, desc := httpcall.NoAnswer(hc.Sent())
+		return fail(Outcome(o), 0, 0, desc, err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
-	if err != nil {
-		return fail(OutcomeUnknown, resp.StatusCode, 0, "response cut off", err)
+	if desc, cut := resp.Incomplete(); cut {
+		return fail(OutcomeUnknown, resp.Status, 0, desc, resp.ReadErr)
 	}
-	if len(raw) > maxResponseBytes {
-		return fail(OutcomeUnknown, resp.StatusCode, 0, "response larger than 4 MiB", nil)
-	}
+	raw := resp.Body
 
 	// One pass reads the envelope and the signed fields.
 	rr := c.readers[respList]
@@ -432,12 +406,12 @@ func (c *Client) call(ctx context.Context, cr Credentials, path string, reqList,
 		env.Description, _ = desc.Text()
 	}
 	switch {
-	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		return fail(OutcomeTransient, resp.StatusCode, env.Status, env.Description, nil)
-	case envErr != nil && resp.StatusCode == http.StatusOK:
-		return fail(OutcomeUnknown, resp.StatusCode, 0, "response is not a Praxis JSON envelope", envErr)
+	case resp.Status >= 500 || resp.Status == http.StatusTooManyRequests:
+		return fail(OutcomeTransient, resp.Status, env.Status, env.Description, nil)
+	case envErr != nil && resp.Status == http.StatusOK:
+		return fail(OutcomeUnknown, resp.Status, 0, "response is not a Praxis JSON envelope", envErr)
 	case envErr != nil:
-		return fail(OutcomeRejected, resp.StatusCode, 0, http.StatusText(resp.StatusCode), envErr)
+		return fail(OutcomeRejected, resp.Status, 0, http.StatusText(resp.Status), envErr)
 	}
 
 	header := resp.Header.Get(HeaderSignature)
@@ -446,13 +420,13 @@ func (c *Client) call(ctx context.Context, cr Credentials, path string, reqList,
 		// unsigned success is never trusted.
 		switch {
 		case env.Status > 0:
-			return fail(OutcomeRejected, resp.StatusCode, env.Status, env.Description, nil)
+			return fail(OutcomeRejected, resp.Status, env.Status, env.Description, nil)
 		case env.Status < 0:
-			return fail(OutcomeTransient, resp.StatusCode, env.Status, env.Description, nil)
-		case resp.StatusCode != http.StatusOK:
-			return fail(OutcomeRejected, resp.StatusCode, 0, http.StatusText(resp.StatusCode), nil)
+			return fail(OutcomeTransient, resp.Status, env.Status, env.Description, nil)
+		case resp.Status != http.StatusOK:
+			return fail(OutcomeRejected, resp.Status, 0, http.StatusText(resp.Status), nil)
 		default:
-			return fail(OutcomeUnknown, resp.StatusCode, 0, "unsigned response claims success", ErrSignatureMissing)
+			return fail(OutcomeUnknown, resp.Status, 0, "unsigned response claims success", ErrSignatureMissing)
 		}
 	}
 	var textBuf [512]byte
@@ -465,25 +439,25 @@ func (c *Client) call(ctx context.Context, cr Credentials, path string, reqList,
 		_, err = MatchSecret(text, header, cr.Secrets...)
 	}
 	if err != nil {
-		return fail(OutcomeUnknown, resp.StatusCode, env.Status, env.Description, fmt.Errorf("%w: %w", ErrBadResponseSignature, err))
+		return fail(OutcomeUnknown, resp.Status, env.Status, env.Description, fmt.Errorf("%w: %w", ErrBadResponseSignature, err))
 	}
 	switch {
 	case env.Status > 0:
-		return fail(OutcomeRejected, resp.StatusCode, env.Status, env.Description, nil)
+		return fail(OutcomeRejected, resp.Status, env.Status, env.Description, nil)
 	case env.Status < 0:
-		return fail(OutcomeTransient, resp.StatusCode, env.Status, env.Description, nil)
-	case resp.StatusCode != http.StatusOK:
-		return fail(OutcomeRejected, resp.StatusCode, 0, http.StatusText(resp.StatusCode), nil)
+		return fail(OutcomeTransient, resp.Status, env.Status, env.Description, nil)
+	case resp.Status != http.StatusOK:
+		return fail(OutcomeRejected, resp.Status, 0, http.StatusText(resp.Status), nil)
 	}
 	if tr, ok := out.(*TransactionResponse); ok && c.light {
 		if err := rr.fillLight(tr, env, vals); err != nil {
-			return fail(OutcomeUnknown, resp.StatusCode, 0, "signed success response does not decode", err)
+			return fail(OutcomeUnknown, resp.Status, 0, "signed success response does not decode", err)
 		}
 		out.setRaw(raw)
 		return nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return fail(OutcomeUnknown, resp.StatusCode, 0, "signed success response does not decode", err)
+		return fail(OutcomeUnknown, resp.Status, 0, "signed success response does not decode", err)
 	}
 	out.setRaw(raw)
 	return nil

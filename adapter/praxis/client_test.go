@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/praxis-adapter/praxis-adapter/adapter/provider"
 )
 
 const testSecret = "s3cret"
@@ -193,5 +195,17 @@ func TestClientLightResponses(t *testing.T) {
 			assert.Equal(t, "VISA", resp.Transaction.Card.CardType)
 			assert.JSONEq(t, "1", string(resp.Transaction.Extra["brand_new"]))
 		}
+	}
+}
+
+// The client converts httpcall's provider outcomes into its own: the two
+// must keep the same values.
+func TestOutcomesMatchProviderOutcomes(t *testing.T) {
+	for o, p := range map[Outcome]provider.Outcome{
+		OutcomeSuccess: provider.Success, OutcomeRejected: provider.Rejected,
+		OutcomeTransient: provider.Transient, OutcomeUnknown: provider.Unknown,
+	} {
+		assert.Equal(t, o, Outcome(p))
+		assert.Equal(t, o.String(), p.String())
 	}
 }

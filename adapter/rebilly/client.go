@@ -8,15 +8,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/money"
 	"github.com/praxis-adapter/praxis-adapter/adapter/provider"
+	"github.com/praxis-adapter/praxis-adapter/adapter/provider/httpcall"
 )
 
 // HeaderAPIKey carries the secret API key (API.md §1).
@@ -250,13 +249,11 @@ type ClientConfig struct {
 // retrying is the caller's decision, guided by Classify and RateLimit. It
 // knows nothing of NATS.
 type Client struct {
-	base       string
-	apiKey     string
-	cur        money.Currencies
-	timeout    time.Duration
-	http       *http.Client
-	now        func() time.Time
-	beforeSend func(ctx context.Context, r *http.Request)
+	base   string
+	apiKey string
+	cur    money.Currencies
+	http   *httpcall.Client
+	now    func() time.Time
 }
 
 // NewClient validates cfg (errors name the field, never a value) and builds
@@ -273,10 +270,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	case cfg.OrganizationID != "" && !ValidID(cfg.OrganizationID):
 		return nil, errors.New("rebilly client: organization_id must be at most 50 letters, digits or -_.@~")
 	}
-	c := &Client{
-		base: strings.TrimRight(cfg.BaseURL, "/"), apiKey: cfg.APIKey, timeout: cfg.Timeout,
-		http: cfg.HTTPClient, now: cfg.Now, beforeSend: cfg.BeforeSend,
-	}
+	c := &Client{base: strings.TrimRight(cfg.BaseURL, "/"), apiKey: cfg.APIKey, now: cfg.Now}
 	if cfg.OrganizationID != "" {
 		c.base += "/organizations/" + cfg.OrganizationID
 	}
@@ -285,15 +279,11 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	} else if c.cur, err = money.NewCurrencies(nil); err != nil {
 		return nil, err
 	}
-	if c.timeout <= 0 {
-		c.timeout = defaultTimeout
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
 	}
-	if c.http == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConns = 512
-		t.MaxIdleConnsPerHost = 512
-		c.http = &http.Client{Transport: t}
-	}
+	c.http = httpcall.NewClient(httpcall.Config{HTTP: cfg.HTTPClient, Timeout: timeout, MaxBody: maxResponseBytes, BeforeSend: cfg.BeforeSend})
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -334,10 +324,10 @@ func (cl call) op() string { return cl.method + " " + cl.path }
 
 // do runs the call and returns the raw 2xx body; every failure is an *Error.
 func (c *Client) do(ctx context.Context, cl call) ([]byte, int, RateLimit, http.Header, error) {
-	var wrote atomic.Bool
+	var hc *httpcall.Call
 	rl := RateLimit{Limit: -1, Remaining: -1}
 	fail := func(o Outcome, status int, desc string, err error) error {
-		return &Error{Outcome: o, Op: cl.op(), HTTPStatus: status, Description: desc, Err: err, Sent: wrote.Load(), RateLimit: rl}
+		return &Error{Outcome: o, Op: cl.op(), HTTPStatus: status, Description: desc, Err: err, Sent: hc.Sent(), RateLimit: rl}
 	}
 	path := cl.path
 	if strings.Contains(path, "{id}") {
@@ -358,51 +348,34 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, int, RateLimit, http.
 		}
 		body = bytes.NewReader(b)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		WroteRequest: func(info httptrace.WroteRequestInfo) {
-			if info.Err == nil {
-				wrote.Store(true)
-			}
-		},
-	})
-	req, err := http.NewRequestWithContext(ctx, cl.method, target, body)
+	hc, err := c.http.NewCall(ctx, cl.method, target, body)
 	if err != nil {
 		return nil, 0, rl, nil, fail(OutcomeRejected, 0, "build request", err)
 	}
-	req.Header.Set(HeaderAPIKey, c.apiKey)
-	req.Header.Set("Accept", "application/json")
+	defer hc.Close()
+	hc.Request.Header.Set(HeaderAPIKey, c.apiKey)
+	hc.Request.Header.Set("Accept", "application/json")
 	if cl.body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		hc.Request.Header.Set("Content-Type", "application/json")
 	}
-	if c.beforeSend != nil {
-		c.beforeSend(ctx, req)
-	}
-	resp, err := c.http.Do(req)
+	resp, err := hc.Do()
 	if err != nil {
-		if wrote.Load() {
-			return nil, 0, rl, nil, fail(OutcomeUnknown, 0, "no answer after the request was sent", err)
-		}
-		return nil, 0, rl, nil, fail(OutcomeTransient, 0, "request not sent", err)
+		o, desc := httpcall.NoAnswer(hc.Sent())
+		return nil, 0, rl, nil, fail(o, 0, desc, err)
 	}
-	defer resp.Body.Close()
 	rl = ParseRateLimit(resp.Header, c.now())
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
-	status := resp.StatusCode
+	status := resp.Status
 	write := cl.method != http.MethodGet
+	desc, cut := resp.Incomplete()
 	if status >= 200 && status < 300 {
-		switch {
-		case err != nil:
-			return nil, status, rl, nil, fail(OutcomeUnknown, status, "response cut off", err)
-		case len(raw) > maxResponseBytes:
-			return nil, status, rl, nil, fail(OutcomeUnknown, status, "response larger than 4 MiB", nil)
+		if cut {
+			return nil, status, rl, nil, fail(OutcomeUnknown, status, desc, resp.ReadErr)
 		}
-		return raw, status, rl, resp.Header, nil
+		return resp.Body, status, rl, resp.Header, nil
 	}
 	e := &Error{Op: cl.op(), HTTPStatus: status, Sent: true, RateLimit: rl}
-	if err == nil && len(raw) <= maxResponseBytes {
-		if p, perr := Decode[Problem](raw, c.cur); perr == nil && (p.Status != 0 || p.Title != "" || p.Type != "") {
+	if !cut {
+		if p, perr := Decode[Problem](resp.Body, c.cur); perr == nil && (p.Status != 0 || p.Title != "" || p.Type != "") {
 			e.Problem = &p
 		}
 	}

@@ -141,9 +141,9 @@ func (s *Simulator) attempt(ctx context.Context, token string, sp attemptSpec) (
 	if sp.method != "" {
 		t.paymentMethod = sp.method
 	}
-	t.transactionID = "sim-" + s.rng.hex(20)
+	t.transactionID = "sim-" + s.rng.Hex(20)
 	if t.paymentMethod == creditCard && typ != praxis.TypePayout {
-		t.cardToken = s.rng.hex(32)
+		t.cardToken = s.rng.Hex(32)
 	}
 	switch {
 	case sp.kind == attemptWithdraw:
@@ -279,7 +279,7 @@ func (s *Simulator) Cancel(_ context.Context, authToken string) (Transaction, er
 		typ = praxis.TypeAuthorization
 	}
 	t := s.newTx(se, typ, amount)
-	t.transactionID = "sim-" + s.rng.hex(20)
+	t.transactionID = "sim-" + s.rng.Hex(20)
 	s.setStatus(t, praxis.StatusCancelled)
 	return t.snapshot(), nil
 }

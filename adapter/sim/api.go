@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/internal/simkit"
 )
 
 // Error statuses the simulator answers with (API.md §9). Every one is sent
@@ -108,21 +109,10 @@ const (
 	faultTimeout
 )
 
+// drawFault draws the endpoint's fault; the kinds after faultNone are in
+// the order of the rates.
 func (s *Simulator) drawFault(ef EndpointFaults) faultKind {
-	total := ef.NegativeRate + ef.ServerErrorRate + ef.TimeoutRate
-	if total <= 0 {
-		return faultNone
-	}
-	x := s.rng.float()
-	switch {
-	case x < ef.NegativeRate:
-		return faultNegative
-	case x < ef.NegativeRate+ef.ServerErrorRate:
-		return faultServerError
-	case x < total:
-		return faultTimeout
-	}
-	return faultNone
+	return faultKind(s.rng.Draw(ef.NegativeRate, ef.ServerErrorRate, ef.TimeoutRate) + 1)
 }
 
 // api wraps an endpoint with call counting, faults, authentication and the
@@ -132,7 +122,7 @@ func (s *Simulator) api(ep endpoint) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		ef := s.faults.Load().endpoint(ep.path)
-		if d := ef.Latency + s.rng.durationN(ef.Jitter); d > 0 && !sleepCtx(r.Context(), d) {
+		if d := ef.Latency + s.rng.DurationN(ef.Jitter); d > 0 && !simkit.Sleep(r.Context(), d) {
 			return
 		}
 		switch fault := s.drawFault(ef); fault {
@@ -248,13 +238,7 @@ func (s *Simulator) hangUp(w http.ResponseWriter, r *http.Request) {
 		_ = conn.Close()
 		return
 	}
-	s.dmu.Lock()
-	done := s.dctx.Done()
-	s.dmu.Unlock()
-	select {
-	case <-r.Context().Done():
-	case <-done:
-	}
+	s.deliv.Hold(r.Context())
 }
 
 // decodeErr turns a JSON decoding error into the field-naming answer.
@@ -344,7 +328,7 @@ func (s *Simulator) sessionHandler(vt bool) func(*http.Request, *appState, []byt
 		if a.orders[req.OrderID] != nil {
 			return nil, errOrderNotUnique
 		}
-		se.token = s.rng.hex(32)
+		se.token = s.rng.Hex(32)
 		se.page = base + "/cashier/session/" + se.token
 		a.sessions[se.token] = se
 		a.orders[se.orderID] = se
@@ -479,7 +463,7 @@ func (s *Simulator) manageWithdrawal(_ *http.Request, a *appState, body []byte) 
 	}
 	p := s.newTx(w.sess, praxis.TypePayout, w.amount)
 	p.fee, p.withdrawalRequestID, p.paymentMethod = w.fee, w.tid, w.paymentMethod
-	p.transactionID = "sim-" + s.rng.hex(20)
+	p.transactionID = "sim-" + s.rng.Hex(20)
 	if req.Gateway != "" {
 		p.gateway = req.Gateway
 	}
@@ -596,7 +580,7 @@ func (s *Simulator) refund(_ *http.Request, a *appState, body []byte) (*wireResp
 	ds := d.sess
 	now := s.now()
 	rs := &session{
-		app: a, token: s.rng.hex(32), kind: kindRefund, intent: ds.intent, status: sessionSuccessful,
+		app: a, token: s.rng.Hex(32), kind: kindRefund, intent: ds.intent, status: sessionSuccessful,
 		orderID: req.OrderID, currency: d.currency, amount: int64Ptr(req.Amount), cid: req.CID,
 		customerToken: ds.customerToken, country: ds.country, firstName: ds.firstName, lastName: ds.lastName,
 		paymentMethod: ds.paymentMethod, gateway: ds.gateway, notificationURL: ds.notificationURL,
@@ -607,7 +591,7 @@ func (s *Simulator) refund(_ *http.Request, a *appState, body []byte) (*wireResp
 	a.order = append(a.order, rs)
 	rt := s.newTx(rs, praxis.TypeRefund, req.Amount)
 	rt.referenceID, rt.paymentMethod, rt.gateway, rt.cardToken = d.tid, d.paymentMethod, d.gateway, d.cardToken
-	rt.transactionID = "sim-" + s.rng.hex(20)
+	rt.transactionID = "sim-" + s.rng.Hex(20)
 	s.effects.Refunds[d.tid]++
 	s.setStatus(rt, praxis.StatusApproved)
 	d.refunded += req.Amount

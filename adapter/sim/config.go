@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/internal/simkit"
 )
 
 // WithdrawalMode is the account option that decides how
@@ -99,23 +100,12 @@ func (c *Config) setDefaults() {
 	if c.ResendDelay == 0 {
 		c.ResendDelay = 5 * time.Minute
 	}
-	if c.MaxDeliveries == 0 {
-		c.MaxDeliveries = 10
-	}
-	if c.WebhookTimeout == 0 {
-		c.WebhookTimeout = 10 * time.Second
-	}
+	simkit.DeliveryDefaults(&c.MaxDeliveries, &c.WebhookTimeout, &c.DeliveryLogLimit, &c.Now)
 	if c.MaxConcurrentDeliveries == 0 {
 		c.MaxConcurrentDeliveries = 64
 	}
 	if c.SessionLifetime == 0 {
 		c.SessionLifetime = 15 * time.Minute
-	}
-	if c.DeliveryLogLimit == 0 {
-		c.DeliveryLogLimit = 100_000
-	}
-	if c.Now == nil {
-		c.Now = time.Now
 	}
 	if c.FirstTID == 0 {
 		c.FirstTID = firstTID
@@ -157,19 +147,14 @@ func (c *Config) Validate() error {
 		}
 		c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	}
+	if err := simkit.CheckDelivery(c.ResendDelay, c.MaxDeliveries, c.WebhookTimeout, c.DeliveryLogLimit); err != nil {
+		return fmt.Errorf("sim config: %w", err)
+	}
 	switch {
-	case c.ResendDelay < 0:
-		return fmt.Errorf("sim config: resend_delay %v: must not be negative", c.ResendDelay)
-	case c.MaxDeliveries < 1:
-		return fmt.Errorf("sim config: max_deliveries %d: must be at least 1", c.MaxDeliveries)
 	case c.MaxConcurrentDeliveries < 1:
 		return fmt.Errorf("sim config: max_concurrent_deliveries %d: must be at least 1", c.MaxConcurrentDeliveries)
-	case c.WebhookTimeout < 0:
-		return fmt.Errorf("sim config: webhook_timeout %v: must not be negative", c.WebhookTimeout)
 	case c.SessionLifetime < 0:
 		return fmt.Errorf("sim config: session_lifetime %v: must not be negative", c.SessionLifetime)
-	case c.DeliveryLogLimit < 1:
-		return fmt.Errorf("sim config: delivery_log_limit %d: must be at least 1", c.DeliveryLogLimit)
 	}
 	if err := c.Faults.Validate(); err != nil {
 		return fmt.Errorf("sim config: %w", err)

@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
-	"math/rand/v2"
+	"maps"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/internal/simkit"
 )
 
 // AllEndpoints is the Faults.Endpoints key whose faults apply to every
@@ -87,7 +86,7 @@ func (f Faults) Validate() error {
 }
 
 func checkRate(r float64) error {
-	if math.IsNaN(r) || r < 0 || r > 1 {
+	if !simkit.ValidRate(r) {
 		return fmt.Errorf("%g is not a probability between 0 and 1", r)
 	}
 	return nil
@@ -105,12 +104,7 @@ func isKnownPath(p string) bool {
 // clone copies the map so the caller's later edits cannot race the server.
 func (f Faults) clone() Faults {
 	out := f
-	if f.Endpoints != nil {
-		out.Endpoints = make(map[string]EndpointFaults, len(f.Endpoints))
-		for k, v := range f.Endpoints {
-			out.Endpoints[k] = v
-		}
-	}
+	out.Endpoints = maps.Clone(f.Endpoints)
 	if out.OutOfOrderHold == 0 {
 		out.OutOfOrderHold = time.Second
 	}
@@ -178,58 +172,4 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		}
 	}
 	return nil
-}
-
-// rng is the simulator's seeded random source; math/rand/v2 sources are not
-// safe for concurrent use, so it carries its own lock.
-type rng struct {
-	mu sync.Mutex
-	r  *rand.Rand
-}
-
-func newRNG(seed uint64) *rng {
-	return &rng{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
-}
-
-func (g *rng) float() float64 {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.r.Float64()
-}
-
-func (g *rng) durationN(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return time.Duration(g.r.Int64N(int64(d)))
-}
-
-// hex fills a token of n lowercase hex characters.
-func (g *rng) hex(n int) string {
-	const digits = "0123456789abcdef"
-	b := make([]byte, n)
-	g.mu.Lock()
-	for i := 0; i < n; i += 16 {
-		v := g.r.Uint64()
-		for j := i; j < n && j < i+16; j++ {
-			b[j] = digits[v&15]
-			v >>= 4
-		}
-	}
-	g.mu.Unlock()
-	return string(b)
-}
-
-// hit draws once and reports whether an event of probability p happens;
-// p of 0 draws nothing, so unrelated faults do not shift the sequence.
-func (g *rng) hit(p float64) bool {
-	if p <= 0 {
-		return false
-	}
-	if p >= 1 {
-		return true
-	}
-	return g.float() < p
 }

@@ -23,9 +23,9 @@ type sentNote struct {
 }
 
 func (s *Simulator) remember(gen uint64, o *outbound) {
-	s.dmu.Lock()
-	defer s.dmu.Unlock()
-	if gen == s.gen {
+	s.deliv.Lock()
+	defer s.deliv.Unlock()
+	if gen == s.deliv.GenLocked() {
 		s.sent[o.tid] = sentNote{app: o.app, url: o.url, body: o.body, sig: o.sig}
 	}
 }
@@ -97,10 +97,10 @@ func (s *Simulator) Replay(ctx context.Context, tid int64) (Delivery, error) {
 // find-order keep answering the truth. ErrNotFound: no notification of tid
 // was sent yet; ErrInvalidInput: the forgery cannot be applied.
 func (s *Simulator) Forge(ctx context.Context, tid int64, f Forgery) (Delivery, error) {
-	s.dmu.Lock()
+	s.deliv.Lock()
 	base, ok := s.sent[tid]
-	gen := s.gen
-	s.dmu.Unlock()
+	gen := s.deliv.GenLocked()
+	s.deliv.Unlock()
 	if !ok {
 		return Delivery{}, errorf(ErrNotFound, "no notification of tid %d was sent yet", tid)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
 	"github.com/praxis-adapter/praxis-adapter/adapter/sim"
+	"github.com/praxis-adapter/praxis-adapter/internal/simkit/simkittest"
 	"github.com/praxis-adapter/praxis-adapter/internal/testutil"
 )
 
@@ -112,8 +113,8 @@ type hookCall struct {
 // answers from a script (default: status 0, signed).
 type receiver struct {
 	srv    *httptest.Server
-	mu     sync.Mutex
-	calls  []hookCall
+	calls  simkittest.Calls[hookCall]
+	mu     sync.Mutex // guards script
 	script func(n int) hookReply
 }
 
@@ -132,9 +133,8 @@ func (rc *receiver) setScript(script func(n int) hookReply) {
 
 func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
+	n := rc.calls.Add(hookCall{body: body, sig: r.Header.Get(praxis.HeaderSignature)})
 	rc.mu.Lock()
-	n := len(rc.calls)
-	rc.calls = append(rc.calls, hookCall{body: body, sig: r.Header.Get(praxis.HeaderSignature)})
 	script := rc.script
 	rc.mu.Unlock()
 	reply := hookReply{}
@@ -170,22 +170,12 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 }
 
-func (rc *receiver) got() []hookCall {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]hookCall(nil), rc.calls...)
-}
+func (rc *receiver) got() []hookCall { return rc.calls.All() }
 
 // waitCalls waits until at least n calls arrived and returns them all.
 func (rc *receiver) waitCalls(t *testing.T, n int) []hookCall {
 	t.Helper()
-	testutil.Eventually(t, wait, poll, func() error {
-		if got := len(rc.got()); got < n {
-			return fmt.Errorf("receiver got %d calls, want %d", got, n)
-		}
-		return nil
-	})
-	return rc.got()
+	return rc.calls.Wait(t, n, wait, poll)
 }
 
 // notification verifies a call's signature and decodes it.

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"sort"
@@ -12,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/internal/simkit"
 )
 
 // firstTID is where the tid counter starts, so simulated tids look like
@@ -27,8 +27,8 @@ type Simulator struct {
 	lists  praxis.Lists
 	common *praxis.Paths // merchant_id, application_key, timestamp, version
 	reply  *praxis.Paths // status, description of a webhook reply
-	rng    *rng
-	faults atomic.Pointer[Faults]
+	rng    *simkit.RNG
+	faults *simkit.FaultSet[Faults]
 	client *http.Client
 	mux    *http.ServeMux
 	apps   map[string]*appState // by application key; the map itself never changes
@@ -39,18 +39,13 @@ type Simulator struct {
 	nextTID int64
 	effects Effects
 
-	dmu        sync.Mutex // guards the delivery side below
-	dctx       context.Context
-	dcancel    context.CancelFunc
-	gen        uint64
-	lanes      map[string]*lane
-	deliveries []Delivery
-	dseq       int64
-	closed     bool
-	wg         sync.WaitGroup
-	slots      chan struct{}      // one per webhook call in flight
-	pending    atomic.Int64       // notifications queued or being delivered
-	sent       map[int64]sentNote // the latest genuine notification of each tid, for Forge
+	// deliv runs the notifications and logs them; its lock also guards
+	// lanes and sent. Its pending count is of notifications queued or being
+	// delivered.
+	deliv *simkit.Deliveries[Delivery]
+	lanes map[string]*lane
+	sent  map[int64]sentNote // the latest genuine notification of each tid, for Forge
+	slots chan struct{}      // one per webhook call in flight
 }
 
 // New validates cfg, applies its defaults and builds a simulator. Close it
@@ -66,7 +61,7 @@ func New(cfg Config, log zerolog.Logger) (*Simulator, error) {
 		log:     log.With().Str("component", "praxis-sim").Logger(),
 		common:  praxis.CompilePaths("merchant_id", "application_key", "timestamp", "version"),
 		reply:   praxis.CompilePaths("status", "description"),
-		rng:     newRNG(cfg.Seed),
+		rng:     simkit.NewRNG(cfg.Seed),
 		apps:    make(map[string]*appState, len(cfg.Applications)),
 		merch:   make(map[string]bool),
 		nextTID: cfg.FirstTID,
@@ -89,8 +84,7 @@ func New(cfg Config, log zerolog.Logger) (*Simulator, error) {
 		s.apps[a.ApplicationKey] = newAppState(a)
 		s.merch[a.MerchantID] = true
 	}
-	f := cfg.Faults.clone()
-	s.faults.Store(&f)
+	s.faults = simkit.NewFaultSet(cfg.Faults, Faults.clone)
 	s.client = cfg.HTTPClient
 	if s.client == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
@@ -98,7 +92,7 @@ func New(cfg Config, log zerolog.Logger) (*Simulator, error) {
 		t.MaxIdleConnsPerHost = 256
 		s.client = &http.Client{Transport: t, Timeout: cfg.WebhookTimeout}
 	}
-	s.dctx, s.dcancel = context.WithCancel(context.Background())
+	s.deliv = simkit.NewDeliveries(cfg.DeliveryLogLimit, func(d *Delivery, seq int64) { d.Seq = seq })
 	s.mux = s.routes()
 	return s, nil
 }
@@ -109,11 +103,7 @@ func (s *Simulator) Handler() http.Handler { return s.mux }
 // Close stops every webhook delivery and waits for the delivery goroutines.
 // Notifications not yet delivered are dropped. It is safe to call twice.
 func (s *Simulator) Close() error {
-	s.dmu.Lock()
-	s.closed = true
-	s.dcancel()
-	s.dmu.Unlock()
-	s.wg.Wait()
+	s.deliv.Close()
 	return nil
 }
 
@@ -131,31 +121,18 @@ func (s *Simulator) Reset() {
 	}
 	s.mu.Unlock()
 
-	s.dmu.Lock()
-	s.dcancel()
-	if !s.closed {
-		s.dctx, s.dcancel = context.WithCancel(context.Background())
-	}
-	s.gen++
-	s.lanes = make(map[string]*lane)
-	s.sent = make(map[int64]sentNote)
-	s.deliveries = nil
-	s.dmu.Unlock()
+	s.deliv.Reset(func() {
+		s.lanes = make(map[string]*lane)
+		s.sent = make(map[int64]sentNote)
+	})
 }
 
 // SetFaults replaces the injected faults; it is how tests switch a fault on
 // in the middle of a flow.
-func (s *Simulator) SetFaults(f Faults) error {
-	if err := f.Validate(); err != nil {
-		return err
-	}
-	c := f.clone()
-	s.faults.Store(&c)
-	return nil
-}
+func (s *Simulator) SetFaults(f Faults) error { return s.faults.Set(f) }
 
 // Faults returns the faults in force.
-func (s *Simulator) Faults() Faults { return s.faults.Load().clone() }
+func (s *Simulator) Faults() Faults { return s.faults.Get() }
 
 // State returns a snapshot of every application's sessions and transactions.
 func (s *Simulator) State() State {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/internal/simkit"
 )
 
 // Delivery kinds.
@@ -68,29 +69,12 @@ type Delivery struct {
 
 // Deliveries returns the delivery log, oldest first (at most
 // Config.DeliveryLogLimit entries).
-func (s *Simulator) Deliveries() []Delivery {
-	s.dmu.Lock()
-	defer s.dmu.Unlock()
-	d := s.deliveries
-	if len(d) > s.cfg.DeliveryLogLimit {
-		d = d[len(d)-s.cfg.DeliveryLogLimit:]
-	}
-	return append([]Delivery(nil), d...)
-}
+func (s *Simulator) Deliveries() []Delivery { return s.deliv.Log() }
 
+// record logs d unless it is a delivery of the state before a Reset.
 func (s *Simulator) record(gen uint64, d Delivery) {
-	s.dmu.Lock()
-	defer s.dmu.Unlock()
-	if gen != s.gen {
-		return // a delivery of the state before a Reset
-	}
-	s.dseq++
-	d.Seq = s.dseq
 	d.DurationMS = float64(d.Duration) / float64(time.Millisecond)
-	if len(s.deliveries) >= 2*s.cfg.DeliveryLogLimit {
-		s.deliveries = append(s.deliveries[:0], s.deliveries[len(s.deliveries)-s.cfg.DeliveryLogLimit:]...)
-	}
-	s.deliveries = append(s.deliveries, d)
+	s.deliv.Record(gen, d)
 }
 
 // outbound is one notification waiting in its lane.
@@ -149,20 +133,18 @@ func (s *Simulator) notifySessionLocked(se *session) {
 }
 
 func (s *Simulator) enqueue(key string, o *outbound) {
-	s.dmu.Lock()
-	defer s.dmu.Unlock()
-	if s.closed {
-		return
-	}
+	s.deliv.Lock()
+	defer s.deliv.Unlock()
 	l := s.lanes[key]
 	if l == nil {
 		l = &lane{wake: make(chan struct{}, 1)}
+		if !s.deliv.GoLocked(func(ctx context.Context, gen uint64) { s.runLane(ctx, gen, key, l) }) {
+			return // closed
+		}
 		s.lanes[key] = l
-		s.wg.Add(1)
-		go s.runLane(s.dctx, s.gen, key, l)
 	}
 	l.q = append(l.q, o)
-	s.pending.Add(1)
+	s.deliv.AddPending(1)
 	select {
 	case l.wake <- struct{}{}:
 	default:
@@ -172,13 +154,13 @@ func (s *Simulator) enqueue(key string, o *outbound) {
 // PendingNotifications is how many notifications are queued or being
 // delivered (resend waits included), so tests and benchmarks can wait until
 // the simulator is quiet.
-func (s *Simulator) PendingNotifications() int { return int(s.pending.Load()) }
+func (s *Simulator) PendingNotifications() int { return s.deliv.Pending() }
 
 // pop takes the lane's next notification; on an empty lane it retires the
 // lane (under the same lock enqueue takes, so nothing is lost).
 func (s *Simulator) pop(key string, l *lane, retire bool) *outbound {
-	s.dmu.Lock()
-	defer s.dmu.Unlock()
+	s.deliv.Lock()
+	defer s.deliv.Unlock()
 	if len(l.q) == 0 {
 		if retire && s.lanes[key] == l {
 			delete(s.lanes, key)
@@ -210,16 +192,15 @@ func (s *Simulator) popWait(ctx context.Context, key string, l *lane, hold time.
 }
 
 func (s *Simulator) runLane(ctx context.Context, gen uint64, key string, l *lane) {
-	defer s.wg.Done()
 	defer func() {
 		// Stopped by Close or Reset: what is still queued is dropped.
-		s.dmu.Lock()
-		s.pending.Add(-int64(len(l.q)))
+		s.deliv.Lock()
+		s.deliv.AddPending(-int64(len(l.q)))
 		l.q = nil
 		if s.lanes[key] == l {
 			delete(s.lanes, key)
 		}
-		s.dmu.Unlock()
+		s.deliv.Unlock()
 	}()
 	for ctx.Err() == nil {
 		o := s.pop(key, l, true)
@@ -227,7 +208,7 @@ func (s *Simulator) runLane(ctx context.Context, gen uint64, key string, l *lane
 			return
 		}
 		f := s.faults.Load()
-		if !o.final && s.rng.hit(f.OutOfOrderRate) {
+		if !o.final && s.rng.Hit(f.OutOfOrderRate) {
 			if next := s.popWait(ctx, key, l, f.OutOfOrderHold); next != nil {
 				s.deliver(ctx, gen, next, false)
 				s.deliver(ctx, gen, o, true)
@@ -256,7 +237,7 @@ func (s *Simulator) sign(o *outbound) error {
 // deliver sends o until it is acknowledged, its attempts are used up, or
 // the simulator stops; then, under the duplicate fault, once more.
 func (s *Simulator) deliver(ctx context.Context, gen uint64, o *outbound, outOfOrder bool) {
-	defer s.pending.Add(-1)
+	defer s.deliv.AddPending(-1)
 	for attempt := 1; ; attempt++ {
 		if o.body == nil || s.cfg.FreshResendTimestamp {
 			if err := s.sign(o); err != nil {
@@ -284,11 +265,11 @@ func (s *Simulator) deliver(ctx context.Context, gen uint64, o *outbound, outOfO
 		}
 		s.log.Debug().Int64("tid", o.tid).Str("status", o.status).Int("attempt", attempt).
 			Str("error", res.errText()).Dur("resend_in", s.cfg.ResendDelay).Msg("notification will be resent")
-		if !sleepCtx(ctx, s.cfg.ResendDelay) {
+		if !simkit.Sleep(ctx, s.cfg.ResendDelay) {
 			return
 		}
 	}
-	if s.rng.hit(s.faults.Load().DuplicateRate) && ctx.Err() == nil {
+	if s.rng.Hit(s.faults.Load().DuplicateRate) && ctx.Err() == nil {
 		res := s.post(ctx, true, o.url, o.body, o.sig, o.app.Secrets)
 		d := s.deliveryRecord(o, 0, res)
 		d.Duplicate, d.OutOfOrder = true, outOfOrder
@@ -302,17 +283,6 @@ func (s *Simulator) deliveryRecord(o *outbound, attempt int, res postResult) Del
 		Status: o.status, URL: o.url, Attempt: attempt, Timestamp: o.note.Timestamp, Signature: o.sig,
 		HTTPStatus: res.httpStatus, ReplyStatus: res.status, ReplyDescription: res.description,
 		ReplySignatureOK: res.sigOK, Error: res.errText(), Duration: res.took, At: res.at,
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
 
@@ -415,9 +385,7 @@ type validationVerdict struct {
 // validate sends the validation callback for an attempt and waits for the
 // merchant's verdict. s.mu must not be held: it is an HTTP call.
 func (s *Simulator) validate(ctx context.Context, app Application, url string, v wireValidation) validationVerdict {
-	s.dmu.Lock()
-	gen := s.gen
-	s.dmu.Unlock()
+	gen := s.deliv.Gen()
 	v.Timestamp = s.now().Unix()
 	d := Delivery{
 		Kind: KindValidation, ApplicationKey: app.ApplicationKey, OrderID: v.Session.OrderID,

@@ -84,10 +84,10 @@ func (s *Simulator) createCashier(req rebilly.CashierRequest) (rebilly.Cashier, 
 			}
 		}
 	}
-	c.id = s.rng.id("cashier_")
-	c.token = s.rng.id("cashier_token_")
+	c.id = s.newID("cashier_")
+	c.token = s.newID("cashier_token_")
 	c.created, c.updated, c.expires = now, now, now.Add(s.cfg.CashierLifetime)
-	d := &depositRequest{id: s.rng.id("dep_req_"), cashierID: c.id, status: depCreated}
+	d := &depositRequest{id: s.newID("dep_req_"), cashierID: c.id, status: depCreated}
 	c.depositRequestID = d.id
 	s.cashiers[c.id] = c
 	s.deposits[d.id] = d
@@ -204,7 +204,7 @@ func (s *Simulator) putPayoutRequest(id string, req rebilly.PayoutRequestInput) 
 		return s.wirePayout(old), http.StatusOK, nil
 	}
 	if id == "" {
-		id = s.rng.id("pout_req_")
+		id = s.newID("pout_req_")
 	}
 	p := &payoutRequest{id: id, customerID: req.CustomerID, websiteID: req.WebsiteID, currency: req.Currency, amount: amount,
 		status: rebilly.PayoutPending, description: req.Description, paymentInstrumentID: req.PaymentInstrumentID, created: now, updated: now}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/rebilly"
+	"github.com/praxis-adapter/praxis-adapter/internal/simkit"
 )
 
 // maxRequestBytes bounds a request body.
@@ -191,10 +192,10 @@ func (s *Simulator) wrap(op string, h handler) http.HandlerFunc {
 		}
 		f := s.faults.Load()
 		ef := f.endpoint(op)
-		if d := ef.Latency + s.rng.durationN(ef.Jitter); d > 0 && !sleepCtx(r.Context(), d) {
+		if d := ef.Latency + s.rng.DurationN(ef.Jitter); d > 0 && !simkit.Sleep(r.Context(), d) {
 			return
 		}
-		fault := s.rng.draw(ef)
+		fault := s.drawFault(ef)
 		if fault == faultServerError {
 			s.writeProblem(w, &problem{status: http.StatusServiceUnavailable, title: "Service unavailable", detail: "Try again later"}, rh)
 			return
@@ -216,13 +217,7 @@ func (s *Simulator) wrap(op string, h handler) http.HandlerFunc {
 			}
 			fallthrough
 		case faultTimeout:
-			s.dmu.Lock()
-			done := s.dctx.Done()
-			s.dmu.Unlock()
-			select {
-			case <-r.Context().Done():
-			case <-done:
-			}
+			s.deliv.Hold(r.Context())
 			return
 		}
 		if p != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/money"
 	"github.com/praxis-adapter/praxis-adapter/adapter/rebilly"
+	"github.com/praxis-adapter/praxis-adapter/internal/simkit"
 )
 
 // DuplicateMode is how a create with a requestId seen in the last 24 h is
@@ -123,18 +124,7 @@ func (c *Config) setDefaults() {
 	if c.ResendDelay == 0 {
 		c.ResendDelay = time.Minute
 	}
-	if c.MaxDeliveries == 0 {
-		c.MaxDeliveries = 10
-	}
-	if c.WebhookTimeout == 0 {
-		c.WebhookTimeout = 10 * time.Second
-	}
-	if c.DeliveryLogLimit == 0 {
-		c.DeliveryLogLimit = 100_000
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
+	simkit.DeliveryDefaults(&c.MaxDeliveries, &c.WebhookTimeout, &c.DeliveryLogLimit, &c.Now)
 	for i := range c.Webhooks {
 		if c.Webhooks[i].AuthType == "" {
 			c.Webhooks[i].AuthType = AuthNone
@@ -161,14 +151,13 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("rebilly sim config: duplicate: %q is neither %q nor %q", c.Duplicate, DuplicateConflict, DuplicateReturn)
 	case c.NotificationBody != "" && c.NotificationBody != "transaction":
 		return fmt.Errorf("rebilly sim config: notification_body: %q is neither empty nor \"transaction\"", c.NotificationBody)
-	case c.CashierLifetime < 0, c.ResendDelay < 0, c.WebhookTimeout < 0:
-		return errors.New("rebilly sim config: cashier_lifetime, resend_delay and webhook_timeout must not be negative")
-	case c.MaxDeliveries < 1:
-		return errors.New("rebilly sim config: max_deliveries: must be at least 1")
-	case c.DeliveryLogLimit < 1:
-		return errors.New("rebilly sim config: delivery_log_limit: must be at least 1")
+	case c.CashierLifetime < 0:
+		return fmt.Errorf("rebilly sim config: cashier_lifetime %v: must not be negative", c.CashierLifetime)
 	case c.RateLimit.Limit < 0 || (c.RateLimit.Limit > 0 && c.RateLimit.Window <= 0):
 		return errors.New("rebilly sim config: rate_limit: limit must not be negative, and a limit needs a positive window")
+	}
+	if err := simkit.CheckDelivery(c.ResendDelay, c.MaxDeliveries, c.WebhookTimeout, c.DeliveryLogLimit); err != nil {
+		return fmt.Errorf("rebilly sim config: %w", err)
 	}
 	for i, w := range c.Webhooks {
 		where := fmt.Sprintf("rebilly sim config: webhooks[%d]", i)

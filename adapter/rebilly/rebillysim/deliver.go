@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/rebilly"
+	"github.com/praxis-adapter/praxis-adapter/internal/simkit"
 )
 
 // Delivery kinds.
@@ -46,15 +47,11 @@ type Delivery struct {
 
 // Deliveries returns the delivery log, oldest first (at most
 // Config.DeliveryLogLimit entries).
-func (s *Simulator) Deliveries() []Delivery {
-	s.dmu.Lock()
-	defer s.dmu.Unlock()
-	return append([]Delivery(nil), s.deliveries...)
-}
+func (s *Simulator) Deliveries() []Delivery { return s.deliv.Log() }
 
 // PendingDeliveries is how many notifications and webhooks are queued or
 // being delivered, so tests can wait until the simulator is quiet.
-func (s *Simulator) PendingDeliveries() int { return int(s.pending.Load()) }
+func (s *Simulator) PendingDeliveries() int { return s.deliv.Pending() }
 
 // outbound is one call to make until a 2xx answers it.
 type outbound struct {
@@ -138,36 +135,27 @@ func contains(list []string, v string) bool {
 // Close. Deliveries are not ordered ("may be delayed or delivered multiple
 // times"): consumers order by revision.
 func (s *Simulator) enqueue(o *outbound) {
-	s.dmu.Lock()
-	defer s.dmu.Unlock()
-	if s.closed {
-		return
-	}
-	s.pending.Add(1)
-	s.wg.Add(1)
-	go s.run(s.dctx, s.gen, o)
+	s.deliv.Go(func(ctx context.Context, gen uint64) { s.run(ctx, gen, o) })
 }
 
 func (s *Simulator) run(ctx context.Context, gen uint64, o *outbound) {
-	defer s.wg.Done()
-	defer s.pending.Add(-1)
 	for attempt := 1; attempt <= s.cfg.MaxDeliveries; attempt++ {
 		d := o.rec
 		d.Kind, d.URL, d.Attempt, d.At = o.kind, o.url, attempt, s.now()
 		d.HTTPStatus, d.Authorized, d.Error = s.attempt(ctx, o)
 		ok := d.HTTPStatus >= 200 && d.HTTPStatus < 300
 		d.WillResend = !ok && attempt < s.cfg.MaxDeliveries
-		s.record(gen, d)
+		s.deliv.Record(gen, d)
 		if ok {
-			if s.rng.hit(s.faults.Load().DuplicateRate) {
+			if s.rng.Hit(s.faults.Load().DuplicateRate) {
 				d.Duplicate, d.Attempt = true, attempt+1
 				d.HTTPStatus, d.Authorized, d.Error = s.attempt(ctx, o)
 				d.WillResend = false
-				s.record(gen, d)
+				s.deliv.Record(gen, d)
 			}
 			return
 		}
-		if !d.WillResend || !sleepCtx(ctx, s.cfg.ResendDelay) {
+		if !d.WillResend || !simkit.Sleep(ctx, s.cfg.ResendDelay) {
 			return
 		}
 	}
@@ -210,7 +198,7 @@ func (s *Simulator) attempt(ctx context.Context, o *outbound) (status int, autho
 	drain(resp)
 	if resp.StatusCode == http.StatusUnauthorized && o.hook != nil && o.hook.AuthType == AuthDigest {
 		ch := resp.Header.Get("WWW-Authenticate")
-		if auth, err = digestAuthorization(ch, o.hook.Username, o.hook.Password, o.method, requestURI(o.url), s.rng.id("")); err != nil {
+		if auth, err = digestAuthorization(ch, o.hook.Username, o.hook.Password, o.method, requestURI(o.url), s.newID("")); err != nil {
 			return resp.StatusCode, false, "digest challenge unusable"
 		}
 		if resp, err = send(auth); err != nil {
@@ -273,32 +261,4 @@ func digestAuthorization(challenge, user, pass, method, uri, cnonce string) (str
 		out += fmt.Sprintf(", opaque=%q", o)
 	}
 	return out, nil
-}
-
-func (s *Simulator) record(gen uint64, d Delivery) {
-	s.dmu.Lock()
-	defer s.dmu.Unlock()
-	if gen != s.gen {
-		return
-	}
-	s.dseq++
-	d.Seq = s.dseq
-	if len(s.deliveries) >= s.cfg.DeliveryLogLimit {
-		s.deliveries = append(s.deliveries[:0], s.deliveries[len(s.deliveries)-s.cfg.DeliveryLogLimit+1:]...)
-	}
-	s.deliveries = append(s.deliveries, d)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -2,10 +2,10 @@ package rebillysim
 
 import (
 	"fmt"
-	"math"
-	"math/rand/v2"
-	"sync"
+	"maps"
 	"time"
+
+	"github.com/praxis-adapter/praxis-adapter/internal/simkit"
 )
 
 // AllEndpoints is the Faults.Endpoints key whose faults apply to every
@@ -54,7 +54,7 @@ func (f Faults) Validate() error {
 		sum := 0.0
 		for name, r := range map[string]float64{"server_error_rate": ef.ServerErrorRate, "error_after_effect_rate": ef.ErrorAfterEffectRate,
 			"lost_reply_rate": ef.LostReplyRate, "timeout_rate": ef.TimeoutRate} {
-			if math.IsNaN(r) || r < 0 || r > 1 {
+			if !simkit.ValidRate(r) {
 				return fmt.Errorf("%s.%s: not a probability between 0 and 1", where, name)
 			}
 			sum += r
@@ -63,7 +63,7 @@ func (f Faults) Validate() error {
 			return fmt.Errorf("%s: rates add up to more than 1", where)
 		}
 	}
-	if r := f.DuplicateRate; math.IsNaN(r) || r < 0 || r > 1 {
+	if !simkit.ValidRate(f.DuplicateRate) {
 		return fmt.Errorf("faults.duplicate_rate: not a probability between 0 and 1")
 	}
 	return nil
@@ -71,12 +71,7 @@ func (f Faults) Validate() error {
 
 func (f Faults) clone() Faults {
 	out := f
-	if f.Endpoints != nil {
-		out.Endpoints = make(map[string]EndpointFaults, len(f.Endpoints))
-		for k, v := range f.Endpoints {
-			out.Endpoints[k] = v
-		}
-	}
+	out.Endpoints = maps.Clone(f.Endpoints)
 	return out
 }
 
@@ -87,6 +82,8 @@ func (f *Faults) endpoint(op string) EndpointFaults {
 	return f.Endpoints[AllEndpoints]
 }
 
+// faultKind is the fault drawn for one call; the kinds after faultNone are
+// in the order of the rates in draw.
 type faultKind int
 
 const (
@@ -97,58 +94,6 @@ const (
 	faultTimeout
 )
 
-func (g *rng) draw(ef EndpointFaults) faultKind {
-	total := ef.ServerErrorRate + ef.ErrorAfterEffectRate + ef.LostReplyRate + ef.TimeoutRate
-	if total <= 0 {
-		return faultNone
-	}
-	x := g.float()
-	switch {
-	case x < ef.ServerErrorRate:
-		return faultServerError
-	case x < ef.ServerErrorRate+ef.ErrorAfterEffectRate:
-		return faultErrorAfter
-	case x < ef.ServerErrorRate+ef.ErrorAfterEffectRate+ef.LostReplyRate:
-		return faultLostReply
-	case x < total:
-		return faultTimeout
-	}
-	return faultNone
-}
-
-// rng is the simulator's seeded random source, with its own lock.
-type rng struct {
-	mu sync.Mutex
-	r  *rand.Rand
-}
-
-func newRNG(seed uint64) *rng { return &rng{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))} }
-
-func (g *rng) float() float64 {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.r.Float64()
-}
-
-func (g *rng) durationN(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return time.Duration(g.r.Int64N(int64(d)))
-}
-
-func (g *rng) hit(p float64) bool { return p > 0 && (p >= 1 || g.float() < p) }
-
-// id makes a Rebilly-looking id: prefix and 26 Crockford base-32 characters.
-func (g *rng) id(prefix string) string {
-	const digits = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-	b := make([]byte, 26)
-	g.mu.Lock()
-	for i := range b {
-		b[i] = digits[g.r.IntN(len(digits))]
-	}
-	g.mu.Unlock()
-	return prefix + string(b)
+func (s *Simulator) drawFault(ef EndpointFaults) faultKind {
+	return faultKind(s.rng.Draw(ef.ServerErrorRate, ef.ErrorAfterEffectRate, ef.LostReplyRate, ef.TimeoutRate) + 1)
 }

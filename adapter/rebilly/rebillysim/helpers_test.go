@@ -14,6 +14,7 @@ import (
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/rebilly"
 	"github.com/praxis-adapter/praxis-adapter/adapter/rebilly/rebillysim"
+	"github.com/praxis-adapter/praxis-adapter/internal/simkit/simkittest"
 	"github.com/praxis-adapter/praxis-adapter/internal/testutil"
 )
 
@@ -73,8 +74,8 @@ type hookCall struct {
 // receiver records every call and answers from check (default 204).
 type receiver struct {
 	srv   *httptest.Server
-	mu    sync.Mutex
-	calls []hookCall
+	calls simkittest.Calls[hookCall]
+	mu    sync.Mutex // guards check
 	check func(r *http.Request) int
 }
 
@@ -82,8 +83,8 @@ func newReceiver(t *testing.T, check func(r *http.Request) int) *receiver {
 	rc := &receiver{check: check}
 	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		rc.calls.Add(hookCall{r.Method, r.URL.RequestURI(), r.Header.Clone(), body})
 		rc.mu.Lock()
-		rc.calls = append(rc.calls, hookCall{r.Method, r.URL.RequestURI(), r.Header.Clone(), body})
 		check := rc.check
 		rc.mu.Unlock()
 		code := http.StatusNoContent
@@ -102,22 +103,12 @@ func (rc *receiver) setCheck(f func(r *http.Request) int) {
 	rc.mu.Unlock()
 }
 
-func (rc *receiver) snapshot() []hookCall {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]hookCall(nil), rc.calls...)
-}
+func (rc *receiver) snapshot() []hookCall { return rc.calls.All() }
 
 // waitCalls waits until the receiver has at least n calls.
 func (rc *receiver) waitCalls(t *testing.T, n int) []hookCall {
 	t.Helper()
-	testutil.Eventually(t, wait, poll, func() error {
-		if got := len(rc.snapshot()); got < n {
-			return fmt.Errorf("%d calls, want %d", got, n)
-		}
-		return nil
-	})
-	return rc.snapshot()
+	return rc.calls.Wait(t, n, wait, poll)
 }
 
 // quiet waits until the simulator has no delivery in flight.

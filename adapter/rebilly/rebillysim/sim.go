@@ -1,17 +1,16 @@
 package rebillysim
 
 import (
-	"context"
 	"net/http"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/money"
 	"github.com/praxis-adapter/praxis-adapter/adapter/rebilly"
+	"github.com/praxis-adapter/praxis-adapter/internal/simkit"
 )
 
 // requestIDWindow is how long a requestId dedupes (API.md §8: 24 h).
@@ -25,8 +24,8 @@ type Simulator struct {
 	cfg    Config
 	log    zerolog.Logger
 	cur    money.Currencies
-	rng    *rng
-	faults atomic.Pointer[Faults]
+	rng    *simkit.RNG
+	faults *simkit.FaultSet[Faults]
 	client *http.Client
 	mux    http.Handler
 
@@ -42,15 +41,9 @@ type Simulator struct {
 	window     time.Time // start of the rate-limit window
 	used       int       // non-GET calls in the window
 
-	dmu        sync.Mutex // guards the delivery side
-	dctx       context.Context
-	dcancel    context.CancelFunc
-	gen        uint64
-	deliveries []Delivery
-	dseq       int64
-	closed     bool
-	wg         sync.WaitGroup
-	pending    atomic.Int64
+	// deliv runs the notification and webhook calls (one goroutine each)
+	// and logs their attempts.
+	deliv *simkit.Deliveries[Delivery]
 }
 
 // New validates cfg, applies its defaults and builds a simulator. Close it
@@ -62,20 +55,19 @@ func New(cfg Config, log zerolog.Logger) (*Simulator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Simulator{cfg: cfg, log: log.With().Str("component", "rebilly-sim").Logger(), rng: newRNG(cfg.Seed)}
+	s := &Simulator{cfg: cfg, log: log.With().Str("component", "rebilly-sim").Logger(), rng: simkit.NewRNG(cfg.Seed)}
 	if cfg.Currencies != nil {
 		s.cur = *cfg.Currencies
 	} else {
 		s.cur, _ = money.NewCurrencies(nil)
 	}
 	s.resetState()
-	f := cfg.Faults.clone()
-	s.faults.Store(&f)
+	s.faults = simkit.NewFaultSet(cfg.Faults, Faults.clone)
 	s.client = cfg.HTTPClient
 	if s.client == nil {
 		s.client = &http.Client{Timeout: cfg.WebhookTimeout}
 	}
-	s.dctx, s.dcancel = context.WithCancel(context.Background())
+	s.deliv = simkit.NewDeliveries(cfg.DeliveryLogLimit, func(d *Delivery, seq int64) { d.Seq = seq })
 	s.mux = s.routes()
 	return s, nil
 }
@@ -100,11 +92,7 @@ func (s *Simulator) Handler() http.Handler { return s.mux }
 // Close stops every delivery and waits for the delivery goroutines. It is
 // safe to call twice.
 func (s *Simulator) Close() error {
-	s.dmu.Lock()
-	s.closed = true
-	s.dcancel()
-	s.dmu.Unlock()
-	s.wg.Wait()
+	s.deliv.Close()
 	return nil
 }
 
@@ -114,28 +102,14 @@ func (s *Simulator) Reset() {
 	s.mu.Lock()
 	s.resetState()
 	s.mu.Unlock()
-	s.dmu.Lock()
-	s.dcancel()
-	if !s.closed {
-		s.dctx, s.dcancel = context.WithCancel(context.Background())
-	}
-	s.gen++
-	s.deliveries = nil
-	s.dmu.Unlock()
+	s.deliv.Reset(nil)
 }
 
 // SetFaults replaces the injected faults.
-func (s *Simulator) SetFaults(f Faults) error {
-	if err := f.Validate(); err != nil {
-		return err
-	}
-	c := f.clone()
-	s.faults.Store(&c)
-	return nil
-}
+func (s *Simulator) SetFaults(f Faults) error { return s.faults.Set(f) }
 
 // Faults returns the faults in force.
-func (s *Simulator) Faults() Faults { return s.faults.Load().clone() }
+func (s *Simulator) Faults() Faults { return s.faults.Get() }
 
 // Effects returns a copy of the effect and call counters.
 func (s *Simulator) Effects() Effects {
@@ -200,10 +174,14 @@ func (s *Simulator) Balance(customerID, currency string) int64 {
 
 func (s *Simulator) now() time.Time { return s.cfg.Now() }
 
+// newID makes a Rebilly-looking id: prefix and 26 Crockford base-32
+// characters.
+func (s *Simulator) newID(prefix string) string { return prefix + s.rng.Base32(26) }
+
 // newTxn registers a transaction at revision 1.
 func (s *Simulator) newTxn(t *txn) *txn {
 	now := s.now()
-	t.id = s.rng.id("txn_")
+	t.id = s.newID("txn_")
 	t.created, t.updated, t.revision = now, now, 1
 	t.history = []string{t.status + "/" + t.result}
 	if rebilly.FinalResult(t.result) {

@@ -74,7 +74,7 @@ func TestExampleConfig(t *testing.T) {
 	require.NoError(t, config.Parse(raw, &parsed), "%s does not parse", file)
 	env := map[string]string{}
 	for _, a := range parsed.Applications {
-		for _, name := range []string{a.SecretEnv, a.PreviousSecretEnv} {
+		for _, name := range []string{a.SecretEnv, a.PreviousSecretEnv, a.Rebilly.APIKeyEnv, a.Rebilly.Webhook.PasswordEnv} {
 			if name != "" {
 				env[name] = "placeholder-" + name
 			}
@@ -84,10 +84,17 @@ func TestExampleConfig(t *testing.T) {
 	require.NoError(t, err, "%s must load with its secret_env variables set", file)
 
 	assert.GreaterOrEqual(t, len(cfg.Applications), 2, "%s: applications: show at least two merchants/applications", file)
+	rebillyApps := 0
 	for i, a := range parsed.Applications {
+		if a.IsRebilly() {
+			rebillyApps++
+			assert.True(t, a.Rebilly.APIKeyEnv != "" || a.Rebilly.APIKeyFile != "", "%s: applications[%d].rebilly.api_key_env or api_key_file must be set", file, i)
+			continue
+		}
 		assert.True(t, a.SecretEnv != "" || a.SecretFile != "", "%s: applications[%d].secret_env or secret_file must be set", file, i)
 		assert.NotEmpty(t, a.Frontends, "%s: applications[%d].frontends: show the front-end routing", file, i)
 	}
+	assert.Positive(t, rebillyApps, "%s: show a Rebilly application (provider: rebilly)", file)
 	assert.NotEmpty(t, cfg.Ledger.Processors, "%s: ledger.processors: show the processor mapping", file)
 	assert.NotEmpty(t, cfg.Praxis.Currencies, "%s: praxis.currencies: show the UNCONFIRMED currency factors", file)
 	assert.Contains(t, string(raw), "previous_secret_env", "%s: document rotation with previous_secret_env", file)

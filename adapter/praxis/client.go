@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/praxis-adapter/praxis-adapter/adapter/provider"
 )
 
 // Endpoint paths of the current (1.3) API, relative to the base URL.
@@ -121,6 +123,15 @@ func (e *Error) Is(target error) bool {
 	}
 	return false
 }
+
+// ProviderOutcome makes *Error a provider.Classified, so provider-neutral
+// code (the worker's core) classifies Praxis errors like any other
+// provider's: the two enumerations have the same values in the same order.
+func (e *Error) ProviderOutcome() provider.Outcome { return provider.Outcome(e.Outcome) }
+
+// NotSent makes *Error a provider.Unsent: true only when the request
+// provably never reached Praxis.
+func (e *Error) NotSent() bool { return !e.Sent }
 
 // Classify returns the outcome of a call's error: nil is a success, and an
 // error that is not an *Error (a bug, not a Praxis answer) counts as unknown.

@@ -2,6 +2,8 @@ package praxis
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/praxis-adapter/praxis-adapter/adapter/provider"
 )
 
 const testSecret = "s3cret"
@@ -194,4 +198,14 @@ func TestClientLightResponses(t *testing.T) {
 			assert.JSONEq(t, "1", string(resp.Transaction.Extra["brand_new"]))
 		}
 	}
+}
+
+func TestErrorIsProviderNeutral(t *testing.T) {
+	for _, o := range []Outcome{OutcomeSuccess, OutcomeRejected, OutcomeTransient, OutcomeUnknown} {
+		e := &Error{Outcome: o, Sent: true}
+		assert.Equal(t, o.String(), provider.Classify(e).String(), "praxis and provider outcomes share values")
+		assert.False(t, provider.NotSent(e))
+	}
+	assert.True(t, provider.NotSent(fmt.Errorf("wrapped: %w", &Error{Outcome: OutcomeTransient})))
+	assert.False(t, provider.NotSent(errors.New("no idea")), "an error that does not say may have been sent")
 }

@@ -83,3 +83,20 @@ func Classify(err error) Outcome {
 	}
 	return Unknown
 }
+
+// Unsent is implemented by a provider's call error that knows whether its
+// request left the process. A worker takes back an announced call that
+// provably never reached the provider, so that no lookup has to wait out a
+// settle window for a request that cannot have had an effect.
+type Unsent interface {
+	NotSent() bool
+}
+
+// NotSent reports whether err says its request provably never reached the
+// provider. Any other error (nil, one that does not say, or one that was
+// sent) may have had an effect, so it reports false: never the unsafe way
+// round.
+func NotSent(err error) bool {
+	var u Unsent
+	return err != nil && errors.As(err, &u) && u.NotSent()
+}

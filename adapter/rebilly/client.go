@@ -148,6 +148,10 @@ func (e *Error) Is(target error) bool {
 // ProviderOutcome makes *Error a provider.Classified.
 func (e *Error) ProviderOutcome() Outcome { return e.Outcome }
 
+// NotSent makes *Error a provider.Unsent: true only when the request
+// provably never reached Rebilly.
+func (e *Error) NotSent() bool { return !e.Sent }
+
 // Classify returns the outcome of a call's error: nil is a success, and an
 // error that is not an *Error (a bug, not a Rebilly answer) counts as
 // unknown. It is provider.Classify.

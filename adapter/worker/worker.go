@@ -68,7 +68,9 @@ const (
 	HeaderReplayedFrom = "Praxis-Replayed-From"
 )
 
-// Application is one configured Praxis application as the worker sees it.
+// Application is one configured application as the worker sees it: a
+// Praxis application (Credentials) or, for a Rebilly worker, a Rebilly one
+// (Rebilly, WebsiteID).
 type Application struct {
 	Name        string
 	Credentials praxis.Credentials
@@ -87,11 +89,17 @@ type Application struct {
 // Config configures a worker. Zero values take the defaults of
 // adapter/config.
 type Config struct {
+	// Provider is the provider this worker serves: its command subjects,
+	// durable consumer, commands and calls. Empty is subjects.Praxis; one
+	// Worker serves one provider, so a deployment runs one per provider.
+	Provider     subjects.Provider
 	Applications []Application
 	// PublicURL is the ingress as Praxis reaches it; commands without a
 	// notification_url or validation_url get ones built from it.
 	PublicURL string
-	// NotificationPath and ValidationPath are appended to PublicURL.
+	// NotificationPath and ValidationPath are appended to PublicURL
+	// (Praxis). A Rebilly cashier's notificationUrl is PublicURL +
+	// RebillyNotificationPath(app) with Rebilly's {id} and {result}.
 	NotificationPath string
 	ValidationPath   string
 	MaxInFlight      int
@@ -159,9 +167,11 @@ type SessionRecorder interface {
 
 // Deps are the connections a worker uses; it closes none of them.
 type Deps struct {
-	NC       *nats.Conn
-	JS       jetstream.JetStream
-	Store    idempotency.Store
+	NC    *nats.Conn
+	JS    jetstream.JetStream
+	Store idempotency.Store
+	// Client is the Praxis client, required by a Praxis worker (a Rebilly
+	// worker's clients are its applications').
 	Client   *praxis.Client
 	Log      zerolog.Logger
 	Registry prometheus.Registerer
@@ -173,6 +183,9 @@ type Deps struct {
 // Worker consumes commands.
 type Worker struct {
 	cfg     Config
+	prov    subjects.Provider
+	proto   protocol
+	who     string // the provider as reasons name it ("Praxis", "Rebilly")
 	deps    Deps
 	log     zerolog.Logger
 	metrics *Metrics
@@ -191,21 +204,29 @@ const FrontendApp = "frontend"
 
 // New validates cfg and builds a worker.
 func New(cfg Config, deps Deps) (*Worker, error) {
-	if deps.JS == nil || deps.NC == nil || deps.Store == nil || deps.Client == nil || deps.Registry == nil {
+	setDefaults(&cfg)
+	proto, ok := protocolFor(cfg.Provider)
+	if !ok {
+		return nil, fmt.Errorf("worker: provider %q has no worker protocol", cfg.Provider)
+	}
+	if deps.JS == nil || deps.NC == nil || deps.Store == nil || deps.Registry == nil {
+		return nil, errors.New("worker: NATS, JetStream, store and metrics registry are required")
+	}
+	if cfg.Provider == subjects.Praxis && deps.Client == nil {
 		return nil, errors.New("worker: NATS, JetStream, store, Praxis client and metrics registry are required")
 	}
 	if len(cfg.Applications) == 0 {
 		return nil, errors.New("worker: no applications configured")
 	}
-	setDefaults(&cfg)
 	if cfg.ClaimTTL <= 0 || cfg.MaxInFlight < 1 || cfg.MaxAttempts < 1 {
 		return nil, errors.New("worker: claim TTL, max in flight and max attempts must be positive")
 	}
 	if err := cfg.CheckTimings(); err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
-	w := &Worker{cfg: cfg, deps: deps, log: deps.Log.With().Str("component", "worker").Logger(),
-		metrics: NewMetrics(deps.Registry, cfg.Applications...), apps: make(map[string]*appState),
+	w := &Worker{cfg: cfg, prov: cfg.Provider, proto: proto, who: providerTitle(cfg.Provider),
+		deps: deps, log: deps.Log.With().Str("component", "worker").Str("provider", cfg.Provider.String()).Logger(),
+		metrics: newMetrics(deps.Registry, cfg.Provider, proto.lookup, cfg.Applications...), apps: make(map[string]*appState),
 		tracer: telemetry.Tracer(deps.Tracing), tracing: telemetry.Enabled(deps.Tracing)}
 	for _, a := range cfg.Applications {
 		if a.Name == FrontendApp {
@@ -221,6 +242,9 @@ func New(cfg Config, deps Deps) (*Worker, error) {
 }
 
 func setDefaults(c *Config) {
+	if c.Provider == "" {
+		c.Provider = subjects.Praxis
+	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 64
 	}
@@ -302,9 +326,9 @@ func ConsumerConfig(c Config) jetstream.ConsumerConfig {
 		maxDeliver = -1
 	}
 	return jetstream.ConsumerConfig{
-		Durable:       subjects.ConsumerWorker,
-		Description:   "praxis-adapter workers: one command, one Praxis effect",
-		FilterSubject: subjects.AllCommands,
+		Durable:       c.Provider.WorkerConsumer(),
+		Description:   "praxis-adapter workers: one command, one " + providerTitle(c.Provider) + " effect",
+		FilterSubject: c.Provider.AllCommands(),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       c.AckWait,
 		MaxDeliver:    maxDeliver,
@@ -318,7 +342,7 @@ func ConsumerConfig(c Config) jetstream.ConsumerConfig {
 func (w *Worker) Run(ctx context.Context) error {
 	cons, err := w.deps.JS.CreateOrUpdateConsumer(ctx, subjects.StreamCommands, ConsumerConfig(w.cfg))
 	if err != nil {
-		return fmt.Errorf("worker: ensure consumer %s: %w", subjects.ConsumerWorker, err)
+		return fmt.Errorf("worker: ensure consumer %s: %w", w.prov.WorkerConsumer(), err)
 	}
 	// Handlers outlive ctx by up to DrainTimeout, so a Praxis call that is
 	// under way finishes instead of becoming an unknown outcome.
@@ -420,4 +444,15 @@ func encodeStored(fp string, result []byte) []byte {
 	b = append(b, `,"result":`...)
 	b = append(b, result...)
 	return append(b, '}')
+}
+
+// providerTitle names a provider as results and reasons spell it.
+func providerTitle(p subjects.Provider) string {
+	switch p {
+	case "", subjects.Praxis:
+		return "Praxis"
+	case subjects.Rebilly:
+		return "Rebilly"
+	}
+	return p.String()
 }

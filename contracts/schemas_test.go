@@ -127,6 +127,8 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{"defs#customer_data", praxis.CustomerData{}, false},
 		{"defs#command_mit", praxis.MIT{}, false},
 		{"defs#praxis_status", command.Status{}, true},
+		{"defs#rebilly_result", command.RebillyResult{}, false}, // every field is optional: which apply depends on the command
+		{"defs#rebilly_problem", command.RebillyProblem{}, true},
 		{"defs#praxis_customer", praxis.Customer{}, false},
 		{"defs#praxis_address", praxis.Address{}, false},
 		{"defs#praxis_session", praxis.Session{}, false},

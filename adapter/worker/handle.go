@@ -79,6 +79,9 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		j.appToken, j.name = "unknown", "unknown"
 	}
 	j.res.Command, j.res.Application = j.name, j.appToken
+	if w.prov != subjects.Praxis {
+		j.res.Provider = w.prov.String()
+	}
 	if err != nil {
 		w.finishInvalid(ctx, j, command.ReasonInvalidSubject, err.Error())
 		return

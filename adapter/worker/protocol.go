@@ -42,6 +42,8 @@ func protocolFor(p subjects.Provider) (protocol, bool) {
 	switch p {
 	case "", subjects.Praxis:
 		return praxisProtocol{}, true
+	case subjects.Rebilly:
+		return rebillyProtocol{}, true
 	}
 	return nil, false
 }

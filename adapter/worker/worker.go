@@ -40,6 +40,7 @@ import (
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/command"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/adapter/rebilly"
 	"github.com/praxis-adapter/praxis-adapter/adapter/telemetry"
 	"github.com/praxis-adapter/praxis-adapter/idempotency"
 	"github.com/praxis-adapter/praxis-adapter/internal/graceful"
@@ -74,6 +75,11 @@ const (
 type Application struct {
 	Name        string
 	Credentials praxis.Credentials
+	// Rebilly is the application's Rebilly client (its organization and
+	// secret key); required, and used, by a Rebilly worker only.
+	Rebilly *rebilly.Client
+	// WebsiteID fills Rebilly commands that leave website_id empty.
+	WebsiteID string
 	// Locale and ReturnURL fill commands that leave them empty.
 	Locale    string
 	ReturnURL string
@@ -223,6 +229,11 @@ func New(cfg Config, deps Deps) (*Worker, error) {
 	}
 	if err := cfg.CheckTimings(); err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
+	}
+	for _, a := range cfg.Applications {
+		if cfg.Provider == subjects.Rebilly && a.Rebilly == nil {
+			return nil, fmt.Errorf("worker: application %q has no Rebilly client", a.Name)
+		}
 	}
 	w := &Worker{cfg: cfg, prov: cfg.Provider, proto: proto, who: providerTitle(cfg.Provider),
 		deps: deps, log: deps.Log.With().Str("component", "worker").Str("provider", cfg.Provider.String()).Logger(),

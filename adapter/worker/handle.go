@@ -112,7 +112,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	j.fp = command.Fingerprint(j.name, j.cmd)
-	key := "cmd:" + j.app.Name + ":" + j.res.ID
+	key := w.keyPrefix("cmd") + j.app.Name + ":" + j.res.ID
 
 	claim, err := w.deps.Store.Claim(ctx, key, w.cfg.ClaimTTL)
 	if err != nil {
@@ -130,6 +130,16 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	w.execute(ctx, j, claim)
+}
+
+// keyPrefix namespaces the worker's idempotency keys: "<kind>:" for Praxis
+// (the keys it always used), "<kind>:<provider>:" for any other provider,
+// so an application name used by two providers never shares a command id.
+func (w *Worker) keyPrefix(kind string) string {
+	if w.prov == subjects.Praxis {
+		return kind + ":"
+	}
+	return kind + ":" + w.prov.String() + ":"
 }
 
 // resolve finds the command's application (directly, or by front end) and

@@ -17,7 +17,7 @@ import (
 // holder that lost its claim (and will make no call) can race, and the
 // first Complete wins for everyone.
 func (w *Worker) note(ctx context.Context, j *job, build func(context.Context) ([]byte, error)) ([]byte, error) {
-	key := noteKey(j)
+	key := w.noteKey(j)
 	c, err := w.deps.Store.Claim(ctx, key, w.cfg.ClaimTTL)
 	if err != nil {
 		return nil, &localError{provider: w.prov, op: "note", what: "read the command's note", err: err}
@@ -45,7 +45,7 @@ func (w *Worker) note(ctx context.Context, j *job, build func(context.Context) (
 // storedNote reads the command's note without making one: ok is false
 // when none was stored (so no call that needed it was ever sent).
 func (w *Worker) storedNote(ctx context.Context, j *job) (v []byte, ok bool, err error) {
-	r, err := w.deps.Store.Get(ctx, noteKey(j))
+	r, err := w.deps.Store.Get(ctx, w.noteKey(j))
 	switch {
 	case errors.Is(err, idempotency.ErrNotFound):
 		return nil, false, nil
@@ -57,4 +57,4 @@ func (w *Worker) storedNote(ctx context.Context, j *job) (v []byte, ok bool, err
 	return r.Value, true, nil
 }
 
-func noteKey(j *job) string { return "note:" + j.app.Name + ":" + j.res.ID }
+func (w *Worker) noteKey(j *job) string { return w.keyPrefix("note") + j.app.Name + ":" + j.res.ID }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
 
@@ -305,14 +306,18 @@ func reverseWithdrawal(ctx context.Context, w *Worker, j *job, cmd *command.Rebi
 			_, err := rebillyRequest(ctx, w, j, opCancelPayout, true, func(ctx context.Context) (*rebilly.Response[rebilly.PayoutRequest], error) {
 				return c.CancelPayoutRequest(ctx, id, cmd.Reason)
 			})
-			switch provider.Classify(err) {
-			case provider.Success:
+			var re *rebilly.Error
+			switch {
+			case err == nil:
 				state = rebilly.PayoutCanceled
-			case provider.Rejected:
+			case errors.As(err, &re) && re.Outcome == provider.Rejected && (re.HTTPStatus == http.StatusConflict || re.HTTPStatus == http.StatusNotFound):
 				// Moved on since the selection (fulfilled, canceled by
-				// someone else): left out, the rest still canceled.
+				// someone else, gone): left out, the rest still canceled.
 				state = ""
 			default:
+				// Any other answer ends the command; the result says what
+				// was canceled so far.
+				fillReverse(j, cmd, canceled, total, sel.Pending)
 				return err
 			}
 		}

@@ -1,12 +1,14 @@
 package worker
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -377,4 +379,43 @@ func TestRebillyWorkerBesidePraxisWorker(t *testing.T) {
 	cc = ConsumerConfig(praxisCfg)
 	assert.Equal(t, subjects.ConsumerWorker, cc.Durable)
 	assert.Equal(t, subjects.AllCommands, cc.FilterSubject)
+}
+
+func TestNoteIsWriteOnceAndNamespaced(t *testing.T) {
+	e := newRebillyEnv(t)
+	w, err := New(e.cfg, Deps{NC: e.nc, JS: e.js, Store: e.store, Log: tu.Logger(t), Registry: prometheus.NewRegistry()})
+	require.NoError(t, err)
+	j := &job{app: w.apps[appName], base: w.log, meta: &jetstream.MsgMetadata{}}
+	j.res.ID = "n-1"
+	builds := 0
+	build := func(v string) func(context.Context) ([]byte, error) {
+		return func(context.Context) ([]byte, error) {
+			builds++
+			return []byte(v), nil
+		}
+	}
+	_, ok, err := w.storedNote(t.Context(), j)
+	require.NoError(t, err)
+	assert.False(t, ok, "no note before the first build")
+	v, err := w.note(t.Context(), j, build(`{"first":true}`))
+	require.NoError(t, err)
+	assert.Equal(t, `{"first":true}`, string(v))
+	v, err = w.note(t.Context(), j, build(`{"second":true}`))
+	require.NoError(t, err)
+	assert.Equal(t, `{"first":true}`, string(v), "a later holder reuses the first note")
+	assert.Equal(t, 1, builds)
+	got, ok, err := w.storedNote(t.Context(), j)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, `{"first":true}`, string(got))
+
+	assert.Equal(t, "note:rebilly:sandbox:n-1", w.noteKey(j), "Rebilly keys are apart from Praxis' (cmd:<app>:<id>)")
+	assert.Equal(t, "cmd:rebilly:", w.keyPrefix("cmd"))
+	praxisCfg := e.cfg
+	praxisCfg.Provider = ""
+	pc, err := praxis.NewClient(praxis.ClientConfig{BaseURL: "http://127.0.0.1:1"})
+	require.NoError(t, err)
+	pw, err := New(praxisCfg, Deps{NC: e.nc, JS: e.js, Store: e.store, Client: pc, Log: tu.Logger(t), Registry: prometheus.NewRegistry()})
+	require.NoError(t, err)
+	assert.Equal(t, "cmd:", pw.keyPrefix("cmd"), "Praxis keys are unchanged")
 }

@@ -1,6 +1,16 @@
-// Package worker turns CRM commands on praxis.commands.<app>.<command> into
-// Praxis calls, each state-changing call made at most once per command id,
-// and publishes exactly one result per command.
+// Package worker turns CRM commands on <provider>.commands.<app>.<command>
+// into provider calls, each state-changing call made at most once per
+// command id, and publishes exactly one result per command on
+// <provider>.results.<app>.<command>.
+//
+// The core (claims, lease and gate, reconcile-before-repeat, settle window,
+// retries, results, dead letters, metrics) is provider-neutral; a protocol
+// per provider (praxis.go, rebilly.go) supplies the commands, defaults, the
+// call and the lookup. One Worker serves one provider (Config.Provider):
+// New(Config{...}, Deps{Client: praxisClient}) is a Praxis worker, and
+// New(Config{Provider: subjects.Rebilly, Applications: [{Rebilly: client,
+// WebsiteID: ...}]}, Deps{...}) a Rebilly one. Below, "Praxis" stands for
+// whichever provider the worker serves.
 //
 // All replicas share one durable pull consumer on a work-queue stream;
 // scaling is running more of them. Each command goes through:
@@ -123,8 +133,8 @@ type Config struct {
 	// RenewInterval is how often a holder renews its claim (default
 	// ClaimTTL/3; must be below ClaimTTL/2).
 	RenewInterval time.Duration
-	// PraxisTimeout bounds one Praxis request (default 30s, the client's
-	// timeout): a call is made only under a lease of PraxisTimeout+ClaimTTL
+	// PraxisTimeout bounds one provider request (default 30s, the client's
+	// timeout; for a Rebilly worker set it to rebilly.timeout): a call is made only under a lease of PraxisTimeout+ClaimTTL
 	// announced right before it, and is cut off at PraxisTimeout.
 	PraxisTimeout time.Duration
 	// SettleWindow is how long after the last send a lookup's "not found"

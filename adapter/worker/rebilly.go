@@ -364,6 +364,11 @@ func (rebillyProtocol) reconcile(ctx context.Context, w *Worker, j *job) reconci
 	}
 	switch cmd := j.cmd.(type) {
 	case *command.RebillyCashier:
+		if j.res.Calls == 0 {
+			// A replay whose record shows no call: the marker outlives the
+			// dead-letter stream, so nothing was ever sent.
+			return reconcileNotFound
+		}
 		j.res.Provider = subjects.Rebilly.String()
 		j.res.Reconciled = true
 		j.res.Outcome = command.OutcomeFailed
@@ -371,6 +376,11 @@ func (rebillyProtocol) reconcile(ctx context.Context, w *Worker, j *job) reconci
 		j.res.Reason = "a cashier may have been created but Rebilly's answer was lost, and Rebilly has no lookup for it; open a new cashier with a new command id"
 		return reconciledFinal
 	case *command.RebillyRefund:
+		if j.res.Calls == 0 {
+			// Nothing sent (a replay, or every call taken back): another
+			// refund of the same amount is not this command's.
+			return reconcileNotFound
+		}
 		raw, ok, err := w.storedNote(ctx, j)
 		if err != nil {
 			return reconcileUnknown

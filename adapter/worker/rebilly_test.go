@@ -107,11 +107,15 @@ func TestRebillyEveryCommandRoundTrips(t *testing.T) {
 				assert.NotEmpty(t, r.Rebilly.CashierID)
 				assert.NotEmpty(t, r.Rebilly.CashierToken)
 				assert.NotEmpty(t, r.Rebilly.ExpirationTime)
+				assert.NotEmpty(t, r.Rebilly.LastDepositRequestID)
+				assert.Equal(t, "/sim/cashiers/"+r.Rebilly.CashierID, r.Rebilly.DepositURL, "the deposit request's hosted form")
+				assert.Equal(t, 1, r.Lookups, "the deposit request was read once")
 				c, ok := e.sim.Cashier(r.Rebilly.CashierID)
 				require.True(t, ok)
 				assert.Equal(t, "https://adapter.example/rebilly/sandbox/notification?id={id}&result={result}", c.NotificationURL)
 				assert.Equal(t, "https://shop.example/return", c.RedirectURL, "the application's return URL is the default")
 				assert.Equal(t, rebillyWebsite, c.WebsiteID, "the application's website is the default")
+				assert.Equal(t, 1, e.applied("cashier.create:"+c.ID))
 			}},
 		{command.RebillyTransactionFind, fmt.Sprintf(`{"id":"c-find","transaction_id":%q}`, sale.ID),
 			func(t *testing.T, r command.Result) {
@@ -418,4 +422,16 @@ func TestNoteIsWriteOnceAndNamespaced(t *testing.T) {
 	pw, err := New(praxisCfg, Deps{NC: e.nc, JS: e.js, Store: e.store, Client: pc, Log: tu.Logger(t), Registry: prometheus.NewRegistry()})
 	require.NoError(t, err)
 	assert.Equal(t, "cmd:", pw.keyPrefix("cmd"), "Praxis keys are unchanged")
+}
+
+func TestRebillyCashierReplayedFromDLQWithNoCallIsCalled(t *testing.T) {
+	e := newRebillyEnv(t)
+	e.start(t)
+	// A replay with no call marker: nothing was ever sent, so the cashier
+	// is opened (not reported lost).
+	e.publishTo(t, subjects.Rebilly.Command(appName, command.RebillyCashierCreate), `{"id":"rp-1","customer_id":"cus_1","currency":"EUR"}`,
+		HeaderReplayedFrom, "42")
+	r := e.waitResult(t, "rp-1", 1)
+	require.Equal(t, command.OutcomeOK, r.Outcome, "reason: %s", r.Reason)
+	assert.Equal(t, 1, r.Calls)
 }

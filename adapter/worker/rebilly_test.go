@@ -435,3 +435,17 @@ func TestRebillyCashierReplayedFromDLQWithNoCallIsCalled(t *testing.T) {
 	require.Equal(t, command.OutcomeOK, r.Outcome, "reason: %s", r.Reason)
 	assert.Equal(t, 1, r.Calls)
 }
+
+func TestRebillyTransientReadIsRetried(t *testing.T) {
+	e := newRebillyEnv(t)
+	e.start(t)
+	sale := e.sale(t, 900)
+	e.faults(t, "GET "+rebilly.PathTransaction, rebillysim.EndpointFaults{ServerErrorRate: 1})
+	e.publish(t, command.RebillyTransactionFind, fmt.Sprintf(`{"id":"tf-1","transaction_id":%q}`, sale.ID))
+	require.Eventually(t, func() bool { return e.sim.Effects().Calls["GET "+rebilly.PathTransaction] >= 2 }, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, e.sim.SetFaults(rebillysim.Faults{}))
+	r := e.waitResult(t, "tf-1", 1)
+	require.Equal(t, command.OutcomeOK, r.Outcome, "reason: %s", r.Reason)
+	assert.GreaterOrEqual(t, r.Deliveries, 3, "503s were retried on later deliveries")
+	assert.Equal(t, int64(900), *r.Rebilly.Amount)
+}

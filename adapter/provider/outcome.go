@@ -6,6 +6,7 @@ package provider
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Outcome classifies a provider call so the caller knows whether, and how,
@@ -99,4 +100,21 @@ type Unsent interface {
 func NotSent(err error) bool {
 	var u Unsent
 	return err != nil && errors.As(err, &u) && u.NotSent()
+}
+
+// Throttled is implemented by a provider's call error that says when a
+// retry may be made (a 429's Retry-After): retrying sooner only spends an
+// attempt on another refusal.
+type Throttled interface {
+	RetryAfter(now time.Time) time.Duration
+}
+
+// RetryAfter is how long err asks the caller to wait before retrying, from
+// now; 0 when it does not say.
+func RetryAfter(err error, now time.Time) time.Duration {
+	var t Throttled
+	if err != nil && errors.As(err, &t) {
+		return max(0, t.RetryAfter(now))
+	}
+	return 0
 }

@@ -349,7 +349,7 @@ func (w *Worker) execute(ctx context.Context, j *job, claim idempotency.Claim) {
 		w.proto.rejected(j, err)
 	default:
 		if int(j.meta.NumDelivered) < w.cfg.MaxAttempts {
-			w.retryLater(ctx, j, true, 0, w.prov.String()+" call", err)
+			w.retryLater(ctx, j, true, w.throttle(j, err), w.prov.String()+" call", err)
 			return
 		}
 		// Out of attempts: say exactly what is known.
@@ -382,6 +382,21 @@ func (w *Worker) execute(ctx context.Context, j *job, claim idempotency.Claim) {
 	}
 	w.finish(ctx, j)
 }
+
+// throttle is the redelivery delay the provider asked for (a 429's
+// Retry-After), never below our backoff and at most maxThrottle; 0 (our
+// backoff) when it asked nothing.
+func (w *Worker) throttle(j *job, err error) time.Duration {
+	d := provider.RetryAfter(err, time.Now())
+	if d <= 0 {
+		return 0
+	}
+	return min(max(d, w.backoff(int(j.meta.NumDelivered))), maxThrottle)
+}
+
+// maxThrottle bounds a provider's Retry-After, so a bad header cannot park
+// a command for hours.
+const maxThrottle = 5 * time.Minute
 
 func sentOrUnknown(err error) bool {
 	return !provider.NotSent(err) || provider.Classify(err) == provider.Unknown

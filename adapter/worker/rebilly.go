@@ -149,6 +149,7 @@ func (rebillyProtocol) call(ctx context.Context, w *Worker, j *job) error {
 		resp, err := rebillyRequest(ctx, w, j, opUpsertPayout, true, func(ctx context.Context) (*rebilly.Response[rebilly.PayoutRequest], error) {
 			return c.UpsertPayoutRequest(ctx, rebilly.RequestIDFor(j.res.ID), req)
 		})
+		retractRefused(ctx, w, j, err)
 		if err == nil {
 			j.res.FillRebillyPayoutRequest(&resp.Value)
 		}
@@ -167,9 +168,20 @@ func (rebillyProtocol) call(ctx context.Context, w *Worker, j *job) error {
 	return fmt.Errorf("worker: no Rebilly call for %T", j.cmd)
 }
 
-// createCashier opens the cashier. Rebilly answering "nothing happened"
-// (429, 503, 408) takes the call back, because a cashier has no lookup:
-// a call left counted would make the retry report the answer lost.
+// retractRefused takes back a call Rebilly answered with "not done, retry"
+// (429, 503, 408: transient, yet sent), so the retry calls at once instead
+// of looking up and waiting out the settle window. Only for the creates
+// where a wrong "not done" costs nothing: a repeated PUT of the same payout
+// request id is no second effect, and a cashier has no lookup at all (a
+// call left counted would make the retry report its answer lost). Refunds
+// and cancels keep the marker: their retry is settled by lookup first.
+func retractRefused(ctx context.Context, w *Worker, j *job, err error) {
+	if provider.Classify(err) == provider.Transient && !provider.NotSent(err) {
+		w.retract(ctx, j)
+	}
+}
+
+// createCashier opens the cashier; see retractRefused.
 func createCashier(ctx context.Context, w *Worker, j *job, cmd *command.RebillyCashier) error {
 	c := j.app.Rebilly
 	cur := c.Currencies()
@@ -187,9 +199,7 @@ func createCashier(ctx context.Context, w *Worker, j *job, cmd *command.RebillyC
 	resp, err := rebillyRequest(ctx, w, j, opCreateCashier, true, func(ctx context.Context) (*rebilly.Response[rebilly.Cashier], error) {
 		return c.CreateCashier(ctx, req)
 	})
-	if provider.Classify(err) == provider.Transient && !provider.NotSent(err) {
-		w.retract(ctx, j)
-	}
+	retractRefused(ctx, w, j, err)
 	if err != nil {
 		return err
 	}

@@ -38,8 +38,18 @@ type rebillyEnv struct {
 
 func newRebillyEnv(t *testing.T, mutate ...func(*Config)) *rebillyEnv {
 	t.Helper()
+	return newRebillyEnvWith(t, nil, mutate...)
+}
+
+// newRebillyEnvWith is newRebillyEnv with the simulator's config changed by simCfg.
+func newRebillyEnvWith(t *testing.T, simCfg func(*rebillysim.Config), mutate ...func(*Config)) *rebillyEnv {
+	t.Helper()
 	e := newBaseEnv(t, subjects.StreamsConfig{Providers: []subjects.Provider{subjects.Praxis, subjects.Rebilly}})
-	sim, err := rebillysim.New(rebillysim.Config{OrganizationID: rebillyOrg, APIKeys: []string{rebillyKey}, ResendDelay: time.Hour, Seed: 3}, tu.Logger(t))
+	sc := rebillysim.Config{OrganizationID: rebillyOrg, APIKeys: []string{rebillyKey}, ResendDelay: time.Hour, Seed: 3}
+	if simCfg != nil {
+		simCfg(&sc)
+	}
+	sim, err := rebillysim.New(sc, tu.Logger(t))
 	require.NoError(t, err)
 	hs := httptest.NewServer(sim.Handler())
 	t.Cleanup(func() {
@@ -448,4 +458,19 @@ func TestRebillyTransientReadIsRetried(t *testing.T) {
 	require.Equal(t, command.OutcomeOK, r.Outcome, "reason: %s", r.Reason)
 	assert.GreaterOrEqual(t, r.Deliveries, 3, "503s were retried on later deliveries")
 	assert.Equal(t, int64(900), *r.Rebilly.Amount)
+}
+
+func TestRebillyRateLimitIsWaitedOutNotBurnt(t *testing.T) {
+	// One write per 2 s window: the second payout request is refused with
+	// 429 and X-RateLimit-Retry-After. Retrying on our 10-40 ms backoff
+	// would spend all five attempts inside the window.
+	e := newRebillyEnvWith(t, func(c *rebillysim.Config) { c.RateLimit = rebillysim.RateLimit{Limit: 1, Window: 2 * time.Second} })
+	e.start(t)
+	e.publish(t, command.RebillyPayoutRequestCreate, `{"id":"rl-1","customer_id":"cus_1","currency":"EUR","amount":100}`)
+	e.publish(t, command.RebillyPayoutRequestCreate, `{"id":"rl-2","customer_id":"cus_1","currency":"EUR","amount":200}`)
+	for _, id := range []string{"rl-1", "rl-2"} {
+		r := e.waitResult(t, id, 1)
+		require.Equal(t, command.OutcomeOK, r.Outcome, "%s: %s", id, r.Reason)
+		assert.LessOrEqual(t, r.Deliveries, 3, "%s: a 429 is retried after its Retry-After, not on the backoff", id)
+	}
 }

@@ -55,12 +55,28 @@ var deleteField = &struct{}{}
 // examples all pass the worker's validation, and whose required fields
 // are exactly those the validator refuses to do without.
 func TestCommandSchemas(t *testing.T) {
+	checkCommandSchemas(t, "command.", command.Specs(), command.Examples(), command.Parse)
+}
+
+// TestRebillyCommandSchemas: the same for Rebilly's commands, whose
+// schemas are rebilly.command.<name>.json.
+func TestRebillyCommandSchemas(t *testing.T) {
+	checkCommandSchemas(t, "rebilly.command.", command.RebillySpecs(), command.RebillyExamples(), command.ParseRebilly)
+}
+
+// checkCommandSchemas holds one provider's command schemas (prefix +
+// name) to its specs, examples and parser.
+func checkCommandSchemas(t *testing.T, prefix string, specs []command.Spec, examples map[string]string,
+	parse func(string, []byte, time.Time) (command.Command, error)) {
 	s := loadSchemas(t)
-	examples := command.Examples()
-	require.Len(t, examples, len(command.Specs()), "command.Examples() must have one example per command")
-	for _, spec := range command.Specs() {
+	goAccepts := func(name string, body []byte, now time.Time) error {
+		_, err := parse(name, body, now)
+		return err
+	}
+	require.Len(t, examples, len(specs), "one example per command")
+	for _, spec := range specs {
 		t.Run(spec.Name, func(t *testing.T) {
-			name := "command." + spec.Name
+			name := prefix + spec.Name
 			file := "contracts/schemas/" + name + ".json"
 			doc, ok := s.docs[name]
 			require.True(t, ok, "%s is missing: every command in command.Specs() needs a schema", file)

@@ -131,6 +131,8 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{"defs#customer_data", praxis.CustomerData{}, false},
 		{"defs#command_mit", praxis.MIT{}, false},
 		{"defs#praxis_status", command.Status{}, true},
+		{"defs#rebilly_result", command.RebillyResult{}, false}, // every field is optional: which apply depends on the command
+		{"defs#rebilly_problem", command.RebillyProblem{}, true},
 		{"defs#praxis_customer", praxis.Customer{}, false},
 		{"defs#praxis_address", praxis.Address{}, false},
 		{"defs#praxis_session", praxis.Session{}, false},
@@ -359,12 +361,23 @@ func TestResults(t *testing.T) {
 		Session:     &praxis.Session{OrderID: "o-1", SessionStatus: "successful", Amount: &amount},
 		Transaction: &praxis.Transaction{TID: 42, TransactionType: "sale", TransactionStatus: "approved", Amount: &amount, Currency: "EUR", Fee: "0"}}, true)
 
+	refund := command.Result{ID: "cmd-5", Command: command.RebillyRefundCreate, Application: "sandbox", Outcome: command.OutcomeOK,
+		Calls: 1, Lookups: 4, Attempts: 5, Deliveries: 2, Reconciled: true, CompletedAt: done}
+	refund.FillRebillyTransaction(&rebilly.Transaction{ID: "txn_2", Type: rebilly.TypeRefund, Status: rebilly.StatusCompleted,
+		Result: rebilly.ResultApproved, ParentTransactionID: "txn_1", Currency: "EUR", AmountMinor: 800})
+	rejected := command.Result{ID: "cmd-6", Command: command.RebillyPayoutRequestCreate, Application: "sandbox", Outcome: command.OutcomeRejected,
+		Reason: "rebilly PUT /payout-requests/{id}: rejected: HTTP 422: Invalid data", ReasonCode: command.ReasonRebillyRejected,
+		Calls: 1, Attempts: 1, Deliveries: 1, CompletedAt: done}
+	rejected.FillRebillyError(&rebilly.Error{HTTPStatus: 422, Problem: &rebilly.Problem{Status: 422, Title: "Invalid data"}})
+
 	tests := []struct {
 		name  string
 		res   command.Result
 		valid bool
 	}{
 		{"session ok", session, true},
+		{"rebilly refund reconciled", refund, true},
+		{"rebilly rejected", rejected, true},
 		{"lookup with full objects", lookup, true},
 		{"invalid with reason", command.Result{ID: "", Command: "cashier.session", Application: "sandbox", Outcome: command.OutcomeInvalid,
 			Reason: "not valid JSON", Deliveries: 1, CompletedAt: done, StreamSeq: 7}, true},

@@ -144,11 +144,13 @@ type Spec struct {
 }
 
 // Specs lists every command, in documentation order.
-func Specs() []Spec {
-	names := Names()
+func Specs() []Spec { return specsOf(Names(), Lookup) }
+
+// specsOf looks every name up in one provider's registry.
+func specsOf(names []string, lookup func(string) (Spec, bool)) []Spec {
 	out := make([]Spec, len(names))
 	for i, n := range names {
-		out[i], _ = Lookup(n)
+		out[i], _ = lookup(n)
 	}
 	return out
 }
@@ -214,6 +216,11 @@ func Parse(name string, data []byte, now time.Time) (Command, error) {
 	if !ok {
 		return nil, invalid("unknown command %q; known commands: %s", name, strings.Join(Names(), ", "))
 	}
+	return parseSpec(spec, data, now)
+}
+
+// parseSpec decodes and validates a command of spec's type from data.
+func parseSpec(spec Spec, data []byte, now time.Time) (Command, error) {
 	cmd := spec.New()
 	if err := decodeStrict(data, cmd); err != nil {
 		return nil, err
@@ -249,6 +256,9 @@ var commandSchemas = func() map[reflect.Type]*praxis.Schema {
 		if _, ok := m[t]; !ok {
 			m[t] = praxis.NewSchema("command "+name, t, nil)
 		}
+	}
+	for _, t := range rebillyTypes() {
+		m[t] = praxis.NewSchema("command "+t.Elem().Name(), t, nil)
 	}
 	return m
 }()

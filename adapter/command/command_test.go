@@ -12,14 +12,20 @@ import (
 var now = time.Unix(1_800_000_000, 0)
 
 func TestExamplesParse(t *testing.T) {
-	ex := Examples()
-	require.Len(t, ex, len(Specs()), "one example per command")
-	for name, body := range ex {
-		t.Run(name, func(t *testing.T) {
-			cmd, err := Parse(name, []byte(body), now)
-			require.NoError(t, err)
-			assert.NotEmpty(t, cmd.Base().ID)
-		})
+	for _, reg := range []struct {
+		provider string
+		examples map[string]string
+		specs    []Spec
+		parse    func(string, []byte, time.Time) (Command, error)
+	}{{"praxis", Examples(), Specs(), Parse}, {"rebilly", RebillyExamples(), RebillySpecs(), ParseRebilly}} {
+		require.Len(t, reg.examples, len(reg.specs), "%s: one example per command", reg.provider)
+		for name, body := range reg.examples {
+			t.Run(reg.provider+"/"+name, func(t *testing.T) {
+				cmd, err := reg.parse(name, []byte(body), now)
+				require.NoError(t, err)
+				assert.NotEmpty(t, cmd.Base().ID)
+			})
+		}
 	}
 }
 

@@ -56,13 +56,19 @@ const (
 	// ReasonSessionAnswerLost: the session exists at Praxis but the answer
 	// carrying its redirect_url was lost; open a new session.
 	ReasonSessionAnswerLost = "session_answer_lost"
+	// ReasonRebillyRejected: Rebilly refused it (see Result.Rebilly.Problem).
+	ReasonRebillyRejected = "rebilly_rejected"
+	// ReasonCashierAnswerLost: a Rebilly cashier may have been created but
+	// the answer carrying its token was lost, and Rebilly has no lookup to
+	// find it; open a new cashier with a new command id.
+	ReasonCashierAnswerLost = "cashier_answer_lost"
 )
 
 // ReasonCodes lists every reason code, for the schema drift test.
 func ReasonCodes() []string {
 	return []string{ReasonInvalidSubject, ReasonUnknownCommand, ReasonInvalidCommand, ReasonInvalidApplication,
 		ReasonCallbackNotAllowed, ReasonCurrencyLocked, ReasonIDReused, ReasonPraxisRejected, ReasonRetriesExhausted,
-		ReasonOutcomeUnknown, ReasonSessionAnswerLost}
+		ReasonOutcomeUnknown, ReasonSessionAnswerLost, ReasonRebillyRejected, ReasonCashierAnswerLost}
 }
 
 // Result is published on praxis.results.<app>.<command> (and to the
@@ -79,6 +85,11 @@ type Result struct {
 	ReasonCode string `json:"reason_code,omitempty"`
 	// Praxis is the API status Praxis answered, when it answered.
 	Praxis *Status `json:"praxis,omitempty"`
+	// Provider names the provider of a non-Praxis result ("rebilly");
+	// Praxis results leave it out, so their shape is unchanged.
+	Provider string `json:"provider,omitempty"`
+	// Rebilly is what Rebilly answered, on Rebilly results.
+	Rebilly *RebillyResult `json:"rebilly,omitempty"`
 
 	// Session results.
 	RedirectURL   string `json:"redirect_url,omitempty"`

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/praxis-adapter/praxis-adapter/adapter/provider"
 	"github.com/praxis-adapter/praxis-adapter/adapter/provider/httpcall"
 )
 
@@ -120,6 +121,15 @@ func (e *Error) Is(target error) bool {
 	}
 	return false
 }
+
+// ProviderOutcome makes *Error a provider.Classified, so provider-neutral
+// code (the worker's core) classifies Praxis errors like any other
+// provider's: the two enumerations have the same values in the same order.
+func (e *Error) ProviderOutcome() provider.Outcome { return provider.Outcome(e.Outcome) }
+
+// NotSent makes *Error a provider.Unsent: true only when the request
+// provably never reached Praxis.
+func (e *Error) NotSent() bool { return !e.Sent }
 
 // Classify returns the outcome of a call's error: nil is a success, and an
 // error that is not an *Error (a bug, not a Praxis answer) counts as unknown.

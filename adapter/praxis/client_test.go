@@ -2,6 +2,8 @@ package praxis
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -208,4 +210,14 @@ func TestOutcomesMatchProviderOutcomes(t *testing.T) {
 		assert.Equal(t, o, Outcome(p))
 		assert.Equal(t, o.String(), p.String())
 	}
+}
+
+func TestErrorIsProviderNeutral(t *testing.T) {
+	for _, o := range []Outcome{OutcomeSuccess, OutcomeRejected, OutcomeTransient, OutcomeUnknown} {
+		e := &Error{Outcome: o, Sent: true}
+		assert.Equal(t, o.String(), provider.Classify(e).String(), "praxis and provider outcomes share values")
+		assert.False(t, provider.NotSent(e))
+	}
+	assert.True(t, provider.NotSent(fmt.Errorf("wrapped: %w", &Error{Outcome: OutcomeTransient})))
+	assert.False(t, provider.NotSent(errors.New("no idea")), "an error that does not say may have been sent")
 }

@@ -6,6 +6,7 @@ package provider
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Outcome classifies a provider call so the caller knows whether, and how,
@@ -82,4 +83,38 @@ func Classify(err error) Outcome {
 		return c.ProviderOutcome()
 	}
 	return Unknown
+}
+
+// Unsent is implemented by a provider's call error that knows whether its
+// request left the process. A worker takes back an announced call that
+// provably never reached the provider, so that no lookup has to wait out a
+// settle window for a request that cannot have had an effect.
+type Unsent interface {
+	NotSent() bool
+}
+
+// NotSent reports whether err says its request provably never reached the
+// provider. Any other error (nil, one that does not say, or one that was
+// sent) may have had an effect, so it reports false: never the unsafe way
+// round.
+func NotSent(err error) bool {
+	var u Unsent
+	return err != nil && errors.As(err, &u) && u.NotSent()
+}
+
+// Throttled is implemented by a provider's call error that says when a
+// retry may be made (a 429's Retry-After): retrying sooner only spends an
+// attempt on another refusal.
+type Throttled interface {
+	RetryAfter(now time.Time) time.Duration
+}
+
+// RetryAfter is how long err asks the caller to wait before retrying, from
+// now; 0 when it does not say.
+func RetryAfter(err error, now time.Time) time.Duration {
+	var t Throttled
+	if err != nil && errors.As(err, &t) {
+		return max(0, t.RetryAfter(now))
+	}
+	return 0
 }

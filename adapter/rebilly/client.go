@@ -147,6 +147,21 @@ func (e *Error) Is(target error) bool {
 // ProviderOutcome makes *Error a provider.Classified.
 func (e *Error) ProviderOutcome() Outcome { return e.Outcome }
 
+// RetryAfter makes *Error a provider.Throttled: how long the rate-limit
+// headers say to wait from now (0 when they said nothing), to the end of
+// the second they name: the headers have whole-second precision, so the
+// stated second itself may still be inside the limit's window.
+func (e *Error) RetryAfter(now time.Time) time.Duration {
+	if e.RateLimit.RetryAt.IsZero() {
+		return 0
+	}
+	return RateLimit{RetryAt: e.RateLimit.RetryAt.Add(time.Second)}.RetryAfter(now)
+}
+
+// NotSent makes *Error a provider.Unsent: true only when the request
+// provably never reached Rebilly.
+func (e *Error) NotSent() bool { return !e.Sent }
+
 // Classify returns the outcome of a call's error: nil is a success, and an
 // error that is not an *Error (a bug, not a Rebilly answer) counts as
 // unknown. It is provider.Classify.

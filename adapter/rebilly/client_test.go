@@ -3,6 +3,7 @@ package rebilly
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/praxis-adapter/praxis-adapter/adapter/provider"
 	"github.com/praxis-adapter/praxis-adapter/adapter/provider/providertest"
 )
 
@@ -242,4 +244,25 @@ func TestSelectReverse(t *testing.T) {
 		})
 	}
 	assert.Empty(t, SelectReverse(nil, "EUR", 0).Cancel)
+}
+
+func TestErrorRetryAfterWaitsOutTheStatedSecond(t *testing.T) {
+	now := time.Unix(1_800_000_000, 500_000_000)
+	tests := []struct {
+		name    string
+		retryAt time.Time
+		want    time.Duration
+	}{
+		{"not said", time.Time{}, 0},
+		{"this second", time.Unix(1_800_000_000, 0), 500 * time.Millisecond},
+		{"in two seconds", time.Unix(1_800_000_002, 0), 2500 * time.Millisecond},
+		{"long past", time.Unix(1_700_000_000, 0), 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &Error{Outcome: OutcomeTransient, HTTPStatus: 429, RateLimit: RateLimit{RetryAt: tc.retryAt}}
+			assert.Equal(t, tc.want, e.RetryAfter(now))
+			assert.Equal(t, tc.want, provider.RetryAfter(fmt.Errorf("w: %w", e), now))
+		})
+	}
 }

@@ -23,8 +23,15 @@ func (w *Worker) checkCallbackURLs(app *appState, s *command.Session) string {
 			return f.name + " is not under ingress.public_url nor an https URL under the application's allowed_callback_urls"
 		}
 	}
-	if s.ReturnURL != "" && s.ReturnURL != app.ReturnURL && !underAny(s.ReturnURL, app.AllowedReturnURLs, "") {
-		return "return_url is not the application's return_url nor an https URL under its allowed_return_urls"
+	return checkReturnURL(app, "return_url", s.ReturnURL)
+}
+
+// checkReturnURL refuses a URL the customer is sent back to that is
+// neither the application's return_url nor https under one of its
+// allowed_return_urls ("" when fine); name is the command's field.
+func checkReturnURL(app *appState, name, v string) string {
+	if v != "" && v != app.ReturnURL && !underAny(v, app.AllowedReturnURLs, "") {
+		return name + " is not the application's return_url nor an https URL under its allowed_return_urls"
 	}
 	return ""
 }

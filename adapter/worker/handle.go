@@ -16,7 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/command"
-	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/adapter/provider"
 	"github.com/praxis-adapter/praxis-adapter/adapter/telemetry"
 	"github.com/praxis-adapter/praxis-adapter/idempotency"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
@@ -74,11 +74,14 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		}()
 	}
 	j.res.Deliveries = int(meta.NumDelivered)
-	j.appToken, j.name, err = subjects.ParseCommand(msg.Subject())
+	j.appToken, j.name, err = w.prov.ParseCommand(msg.Subject())
 	if err != nil {
 		j.appToken, j.name = "unknown", "unknown"
 	}
 	j.res.Command, j.res.Application = j.name, j.appToken
+	if w.prov != subjects.Praxis {
+		j.res.Provider = w.prov.String()
+	}
 	if err != nil {
 		w.finishInvalid(ctx, j, command.ReasonInvalidSubject, err.Error())
 		return
@@ -86,13 +89,13 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 
 	// Parse and validate before anything else: an invalid command never
 	// touches the idempotency store or Praxis.
-	spec, ok := command.Lookup(j.name)
+	spec, ok := w.proto.lookup(j.name)
 	if !ok {
-		w.finishInvalid(ctx, j, command.ReasonUnknownCommand, fmt.Sprintf("unknown command %q; known commands: %v", j.name, command.Names()))
+		w.finishInvalid(ctx, j, command.ReasonUnknownCommand, fmt.Sprintf("unknown command %q; known commands: %v", j.name, w.proto.names()))
 		return
 	}
 	j.spec = spec
-	j.cmd, err = command.Parse(j.name, msg.Data(), w.cfg.Now())
+	j.cmd, err = w.proto.parse(j.name, msg.Data(), w.cfg.Now())
 	if j.cmd != nil {
 		j.res.ID = j.cmd.Base().ID
 	}
@@ -109,7 +112,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	j.fp = command.Fingerprint(j.name, j.cmd)
-	key := "cmd:" + j.app.Name + ":" + j.res.ID
+	key := w.keyPrefix("cmd") + j.app.Name + ":" + j.res.ID
 
 	claim, err := w.deps.Store.Claim(ctx, key, w.cfg.ClaimTTL)
 	if err != nil {
@@ -127,6 +130,16 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	w.execute(ctx, j, claim)
+}
+
+// keyPrefix namespaces the worker's idempotency keys: "<kind>:" for Praxis
+// (the keys it always used), "<kind>:<provider>:" for any other provider,
+// so an application name used by two providers never shares a command id.
+func (w *Worker) keyPrefix(kind string) string {
+	if w.prov == subjects.Praxis {
+		return kind + ":"
+	}
+	return kind + ":" + w.prov.String() + ":"
 }
 
 // resolve finds the command's application (directly, or by front end) and
@@ -159,31 +172,8 @@ func (w *Worker) resolve(ctx context.Context, j *job) (code, reason string, err 
 	}
 	j.app = app
 	j.res.Application = app.Name
-	if s, ok := j.cmd.(*command.Session); ok {
-		if s.Locale == "" {
-			s.Locale = app.Locale
-		}
-		if s.ReturnURL == "" {
-			s.ReturnURL = app.ReturnURL
-		}
-		if s.ReturnURL == "" {
-			return command.ReasonInvalidApplication, "return_url is required: set it in the command or as applications[].return_url", nil
-		}
-		if s.NotificationURL == "" {
-			if w.cfg.PublicURL == "" {
-				return command.ReasonInvalidApplication, "notification_url is required: set it in the command or configure ingress.public_url", nil
-			}
-			s.NotificationURL = w.cfg.PublicURL + w.cfg.NotificationPath
-		}
-		if s.ValidationURL == "" && w.cfg.PublicURL != "" {
-			s.ValidationURL = w.cfg.PublicURL + w.cfg.ValidationPath
-		}
-		if reason := w.checkCallbackURLs(app, s); reason != "" {
-			return command.ReasonCallbackNotAllowed, reason, nil
-		}
-	}
-	if r, ok := j.cmd.(*command.Refund); ok && r.Locale == "" {
-		r.Locale = app.Locale
+	if code, reason := w.proto.defaults(w, j); reason != "" {
+		return code, reason, nil
 	}
 	if w.cfg.Router != nil {
 		if cid, cur := commandCustomer(j.cmd); cid != "" && cur != "" {
@@ -308,14 +298,14 @@ func (w *Worker) execute(ctx context.Context, j *job, claim idempotency.Claim) {
 			}
 			j.res.Outcome = command.OutcomeFailed
 			j.res.ReasonCode = command.ReasonOutcomeUnknown
-			j.res.Reason = fmt.Sprintf("gave up after %d deliveries: an earlier call may have reached Praxis and the lookup "+
-				"that would tell gave no answer every time; replay it from the dead-letter stream once Praxis answers (it reconciles first)", j.meta.NumDelivered)
+			j.res.Reason = fmt.Sprintf("gave up after %d deliveries: an earlier call may have reached %s and the lookup "+
+				"that would tell gave no answer every time; replay it from the dead-letter stream once %s answers (it reconciles first)", j.meta.NumDelivered, w.who, w.who)
 			w.finish(ctx, j)
 			return
 		default: // not found, or found not done
 			if wait := time.Until(settled); wait > 0 {
 				w.retryLater(ctx, j, true, wait, "settle", fmt.Errorf("lookup found nothing yet, but the last call was sent only %v ago; "+
-					"Praxis may still be processing it", (w.cfg.SettleWindow-wait).Round(time.Millisecond)))
+					"%s may still be processing it", (w.cfg.SettleWindow-wait).Round(time.Millisecond), w.who))
 				return
 			}
 		}
@@ -331,15 +321,11 @@ func (w *Worker) execute(ctx context.Context, j *job, claim idempotency.Claim) {
 		w.retryLater(ctx, j, true, 0, "claim check before the call", err)
 		return
 	}
-	switch praxis.Classify(err) {
-	case praxis.OutcomeSuccess:
+	switch provider.Classify(err) {
+	case provider.Success:
 		j.res.Outcome = command.OutcomeOK
-		if s, ok := j.cmd.(*command.Session); ok && w.cfg.Sessions != nil {
-			if rerr := w.cfg.Sessions.RecordSession(ctx, j.app.Name, s); rerr != nil {
-				j.l().Warn().Err(rerr).Msg("session opened, but its fixed amount was not recorded for validation")
-			}
-		}
-	case praxis.OutcomeRejected:
+		w.proto.succeeded(ctx, w, j)
+	case provider.Rejected:
 		if j.spec.StateChanging && j.res.Calls > 1 {
 			// A repeat's refusal ("order_id not unique", "only an
 			// authorized transaction can be captured", ...) may be the
@@ -359,16 +345,11 @@ func (w *Worker) execute(ctx context.Context, j *job, claim idempotency.Claim) {
 			}
 		}
 		j.res.Outcome = command.OutcomeRejected
-		j.res.ReasonCode = command.ReasonPraxisRejected
 		j.res.Reconciled = false
-		var pe *praxis.Error
-		if errors.As(err, &pe) {
-			j.res.Praxis = &command.Status{Status: pe.Status, Description: pe.Description}
-			j.res.Reason = pe.Error()
-		}
+		w.proto.rejected(j, err)
 	default:
 		if int(j.meta.NumDelivered) < w.cfg.MaxAttempts {
-			w.retryLater(ctx, j, true, 0, "praxis call", err)
+			w.retryLater(ctx, j, true, w.throttle(j, err), w.prov.String()+" call", err)
 			return
 		}
 		// Out of attempts: say exactly what is known.
@@ -390,8 +371,8 @@ func (w *Worker) execute(ctx context.Context, j *job, claim idempotency.Claim) {
 			}
 			j.res.Outcome = command.OutcomeFailed
 			j.res.ReasonCode = command.ReasonOutcomeUnknown
-			j.res.Reason = fmt.Sprintf("gave up after %d deliveries: %v; the last call may have reached Praxis and the lookup gave no answer: "+
-				"replay it from the dead-letter stream (it reconciles first)", j.meta.NumDelivered, err)
+			j.res.Reason = fmt.Sprintf("gave up after %d deliveries: %v; the last call may have reached %s and the lookup gave no answer: "+
+				"replay it from the dead-letter stream (it reconciles first)", j.meta.NumDelivered, err, w.who)
 			w.finish(ctx, j)
 			return
 		}
@@ -402,9 +383,23 @@ func (w *Worker) execute(ctx context.Context, j *job, claim idempotency.Claim) {
 	w.finish(ctx, j)
 }
 
+// throttle is the redelivery delay the provider asked for (a 429's
+// Retry-After), never below our backoff and at most maxThrottle; 0 (our
+// backoff) when it asked nothing.
+func (w *Worker) throttle(j *job, err error) time.Duration {
+	d := provider.RetryAfter(err, time.Now())
+	if d <= 0 {
+		return 0
+	}
+	return min(max(d, w.backoff(int(j.meta.NumDelivered))), maxThrottle)
+}
+
+// maxThrottle bounds a provider's Retry-After, so a bad header cannot park
+// a command for hours.
+const maxThrottle = 5 * time.Minute
+
 func sentOrUnknown(err error) bool {
-	var pe *praxis.Error
-	return !errors.As(err, &pe) || pe.Sent || pe.Outcome == praxis.OutcomeUnknown
+	return !provider.NotSent(err) || provider.Classify(err) == provider.Unknown
 }
 
 // lostClaim ends a delivery whose claim another holder took over (its
@@ -415,7 +410,7 @@ func (w *Worker) lostClaim(ctx context.Context, j *job) {
 	j.lease.end()
 	w.metrics.Retries.WithLabelValues(j.name, "claim_lost").Inc()
 	delay := w.backoff(int(j.meta.NumDelivered))
-	j.l().Warn().Dur("retry_in", delay).Msg("claim taken over by another holder; not calling Praxis, leaving the command to it")
+	j.l().Warn().Dur("retry_in", delay).Msg("claim taken over by another holder; not calling the provider, leaving the command to it")
 	if err := j.msg.NakWithDelay(delay); err != nil {
 		j.l().Warn().Err(err).Msg("nak; AckWait will redeliver")
 	}
@@ -511,11 +506,11 @@ func (w *Worker) retryLater(ctx context.Context, j *job, release bool, delay tim
 }
 
 func retryReason(err error) string {
-	switch praxis.Classify(err) {
-	case praxis.OutcomeTransient:
+	switch provider.Classify(err) {
+	case provider.Transient:
 		return "transient"
-	case praxis.OutcomeUnknown:
-		var pe *praxis.Error
+	case provider.Unknown:
+		var pe provider.Classified
 		if errors.As(err, &pe) {
 			return "unknown_outcome"
 		}
@@ -542,7 +537,7 @@ func (w *Worker) publishResult(ctx context.Context, j *job, data []byte, deadLet
 	if j.res.ID == "" || j.res.Outcome == command.OutcomeInvalid || j.res.Outcome == command.OutcomeFailed {
 		resultID = "result:seq:" + strconv.FormatUint(j.meta.Sequence.Stream, 10)
 	}
-	msg := &nats.Msg{Subject: subjects.Result(appToken, j.name), Data: data, Header: nats.Header{}}
+	msg := &nats.Msg{Subject: w.prov.Result(appToken, j.name), Data: data, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, resultID)
 	if w.tracing {
 		telemetry.InjectNATS(ctx, msg.Header)
@@ -607,7 +602,7 @@ func (w *Worker) deadLetter(ctx context.Context, j *job, appToken string) error 
 		h.Set(HeaderDLQCommandID, j.res.ID)
 	}
 	name := j.name
-	msg := &nats.Msg{Subject: subjects.DeadLetter(appToken, name), Data: j.msg.Data(), Header: h}
+	msg := &nats.Msg{Subject: w.prov.DeadLetter(appToken, name), Data: j.msg.Data(), Header: h}
 	_, err := w.deps.JS.PublishMsg(ctx, msg, jetstream.WithExpectStream(subjects.StreamDLQ))
 	if err == nil {
 		w.metrics.DeadLetters.WithLabelValues(appToken, name, j.res.Outcome).Inc()

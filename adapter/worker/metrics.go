@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/command"
+	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
 
 // Metrics are the worker's Prometheus metrics; labels are bounded
@@ -42,7 +43,10 @@ const (
 )
 
 // bounder maps application and command label values onto the known set.
-type bounder struct{ apps map[string]bool }
+type bounder struct {
+	apps   map[string]bool
+	lookup func(string) (command.Spec, bool)
+}
 
 func (b bounder) bound(kinds []labelKind, lvs []string) []string {
 	var out []string
@@ -56,7 +60,7 @@ func (b bounder) bound(kinds []labelKind, lvs []string) []string {
 		case labelApp:
 			ok = b.apps[v]
 		case labelCommand:
-			_, ok = command.Lookup(v)
+			_, ok = b.lookup(v)
 		}
 		if !ok {
 			if out == nil {
@@ -122,60 +126,69 @@ func labelKinds(names []string) []labelKind {
 	return out
 }
 
-// NewMetrics creates the worker metrics and registers them on reg; apps
-// are the configured applications (the only app label values besides
-// "frontend" and "unknown").
+// NewMetrics creates the Praxis worker's metrics and registers them on
+// reg; apps are the configured applications (the only app label values
+// besides "frontend" and "unknown").
 func NewMetrics(reg prometheus.Registerer, apps ...Application) *Metrics {
-	b := bounder{apps: map[string]bool{FrontendApp: true}}
+	return newMetrics(reg, subjects.Praxis, command.Lookup, apps...)
+}
+
+// newMetrics creates a provider's worker metrics, named
+// <provider>_worker_... (<provider>_worker_<provider>_calls_total for its
+// HTTP calls), so a Praxis and a Rebilly worker share one registry;
+// lookup bounds the command label to the provider's commands.
+func newMetrics(reg prometheus.Registerer, p subjects.Provider, lookup func(string) (command.Spec, bool), apps ...Application) *Metrics {
+	b := bounder{apps: map[string]bool{FrontendApp: true}, lookup: lookup}
+	pre, who := p.String()+"_worker_", providerTitle(p)
 	for _, a := range apps {
 		b.apps[a.Name] = true
 	}
 	buckets := []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 	m := &Metrics{
 		Commands: b.NewCounterVec(prometheus.CounterOpts{
-			Name: "praxis_worker_commands_total",
+			Name: pre + "commands_total",
 			Help: "Commands finished, by application, command and outcome (ok, rejected, invalid, failed).",
 		}, []string{"app", "command", "outcome"}),
 		Replays: b.NewCounterVec(prometheus.CounterOpts{
-			Name: "praxis_worker_replays_total",
-			Help: "Commands answered from their stored result without calling Praxis (redelivery or re-publish).",
+			Name: pre + "replays_total",
+			Help: "Commands answered from their stored result without calling " + who + " (redelivery or re-publish).",
 		}, []string{"app", "command"}),
 		Retries: b.NewCounterVec(prometheus.CounterOpts{
-			Name: "praxis_worker_retries_total",
+			Name: pre + "retries_total",
 			Help: "Deliveries nak'ed for a later retry, by reason (transient, unknown_outcome, internal).",
 		}, []string{"command", "reason"}),
 		Busy: b.NewCounterVec(prometheus.CounterOpts{
-			Name: "praxis_worker_busy_total",
+			Name: pre + "busy_total",
 			Help: "Deliveries that found their command held by another worker and waited for it.",
 		}, []string{"command"}),
 		ClaimRenewals: b.NewCounterVec(prometheus.CounterOpts{
-			Name: "praxis_worker_claim_renewals_total",
+			Name: pre + "claim_renewals_total",
 			Help: "Periodic renewals of held command claims, by outcome (renewed, lost, error).",
 		}, []string{"command", "outcome"}),
 		DeadLetters: b.NewCounterVec(prometheus.CounterOpts{
-			Name: "praxis_worker_dead_letters_total",
+			Name: pre + "dead_letters_total",
 			Help: "Commands copied to the dead-letter stream, by outcome (invalid, failed).",
 		}, []string{"app", "command", "outcome"}),
 		Reconciliations: b.NewCounterVec(prometheus.CounterOpts{
-			Name: "praxis_worker_reconciliations_total",
+			Name: pre + "reconciliations_total",
 			Help: "Lookups made before repeating a state-changing call, by what they showed (done, not_done, final, unknown).",
 		}, []string{"command", "result"}),
 		PraxisCalls: b.NewCounterVec(prometheus.CounterOpts{
-			Name: "praxis_worker_praxis_calls_total",
-			Help: "Praxis HTTP calls by application, endpoint and outcome (success, rejected, transient, unknown).",
+			Name: pre + p.String() + "_calls_total",
+			Help: who + " HTTP calls by application, endpoint and outcome (success, rejected, transient, unknown).",
 		}, []string{"app", "endpoint", "outcome"}),
 		PraxisDuration: b.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "praxis_worker_praxis_call_duration_seconds",
-			Help:    "Praxis HTTP call latency by endpoint.",
+			Name:    pre + p.String() + "_call_duration_seconds",
+			Help:    who + " HTTP call latency by endpoint.",
 			Buckets: buckets,
 		}, []string{"endpoint"}),
 		Latency: b.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "praxis_worker_command_latency_seconds",
+			Name:    pre + "command_latency_seconds",
 			Help:    "From the command's arrival in the stream to its result being published.",
 			Buckets: buckets,
 		}, []string{"command"}),
 		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "praxis_worker_in_flight",
+			Name: pre + "in_flight",
 			Help: "Commands being processed by this worker.",
 		}),
 	}

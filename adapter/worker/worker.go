@@ -1,6 +1,16 @@
-// Package worker turns CRM commands on praxis.commands.<app>.<command> into
-// Praxis calls, each state-changing call made at most once per command id,
-// and publishes exactly one result per command.
+// Package worker turns CRM commands on <provider>.commands.<app>.<command>
+// into provider calls, each state-changing call made at most once per
+// command id, and publishes exactly one result per command on
+// <provider>.results.<app>.<command>.
+//
+// The core (claims, lease and gate, reconcile-before-repeat, settle window,
+// retries, results, dead letters, metrics) is provider-neutral; a protocol
+// per provider (praxis.go, rebilly.go) supplies the commands, defaults, the
+// call and the lookup. One Worker serves one provider (Config.Provider):
+// New(Config{...}, Deps{Client: praxisClient}) is a Praxis worker, and
+// New(Config{Provider: subjects.Rebilly, Applications: [{Rebilly: client,
+// WebsiteID: ...}]}, Deps{...}) a Rebilly one. Below, "Praxis" stands for
+// whichever provider the worker serves.
 //
 // All replicas share one durable pull consumer on a work-queue stream;
 // scaling is running more of them. Each command goes through:
@@ -40,6 +50,7 @@ import (
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/command"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
+	"github.com/praxis-adapter/praxis-adapter/adapter/rebilly"
 	"github.com/praxis-adapter/praxis-adapter/adapter/telemetry"
 	"github.com/praxis-adapter/praxis-adapter/idempotency"
 	"github.com/praxis-adapter/praxis-adapter/internal/graceful"
@@ -68,10 +79,17 @@ const (
 	HeaderReplayedFrom = "Praxis-Replayed-From"
 )
 
-// Application is one configured Praxis application as the worker sees it.
+// Application is one configured application as the worker sees it: a
+// Praxis application (Credentials) or, for a Rebilly worker, a Rebilly one
+// (Rebilly, WebsiteID).
 type Application struct {
 	Name        string
 	Credentials praxis.Credentials
+	// Rebilly is the application's Rebilly client (its organization and
+	// secret key); required, and used, by a Rebilly worker only.
+	Rebilly *rebilly.Client
+	// WebsiteID fills Rebilly commands that leave website_id empty.
+	WebsiteID string
 	// Locale and ReturnURL fill commands that leave them empty.
 	Locale    string
 	ReturnURL string
@@ -87,11 +105,17 @@ type Application struct {
 // Config configures a worker. Zero values take the defaults of
 // adapter/config.
 type Config struct {
+	// Provider is the provider this worker serves: its command subjects,
+	// durable consumer, commands and calls. Empty is subjects.Praxis; one
+	// Worker serves one provider, so a deployment runs one per provider.
+	Provider     subjects.Provider
 	Applications []Application
 	// PublicURL is the ingress as Praxis reaches it; commands without a
 	// notification_url or validation_url get ones built from it.
 	PublicURL string
-	// NotificationPath and ValidationPath are appended to PublicURL.
+	// NotificationPath and ValidationPath are appended to PublicURL
+	// (Praxis). A Rebilly cashier's notificationUrl is PublicURL +
+	// RebillyNotificationPath(app) with Rebilly's {id} and {result}.
 	NotificationPath string
 	ValidationPath   string
 	MaxInFlight      int
@@ -109,8 +133,8 @@ type Config struct {
 	// RenewInterval is how often a holder renews its claim (default
 	// ClaimTTL/3; must be below ClaimTTL/2).
 	RenewInterval time.Duration
-	// PraxisTimeout bounds one Praxis request (default 30s, the client's
-	// timeout): a call is made only under a lease of PraxisTimeout+ClaimTTL
+	// PraxisTimeout bounds one provider request (default 30s, the client's
+	// timeout; for a Rebilly worker set it to rebilly.timeout): a call is made only under a lease of PraxisTimeout+ClaimTTL
 	// announced right before it, and is cut off at PraxisTimeout.
 	PraxisTimeout time.Duration
 	// SettleWindow is how long after the last send a lookup's "not found"
@@ -159,9 +183,11 @@ type SessionRecorder interface {
 
 // Deps are the connections a worker uses; it closes none of them.
 type Deps struct {
-	NC       *nats.Conn
-	JS       jetstream.JetStream
-	Store    idempotency.Store
+	NC    *nats.Conn
+	JS    jetstream.JetStream
+	Store idempotency.Store
+	// Client is the Praxis client, required by a Praxis worker (a Rebilly
+	// worker's clients are its applications').
 	Client   *praxis.Client
 	Log      zerolog.Logger
 	Registry prometheus.Registerer
@@ -173,6 +199,9 @@ type Deps struct {
 // Worker consumes commands.
 type Worker struct {
 	cfg     Config
+	prov    subjects.Provider
+	proto   protocol
+	who     string // the provider as reasons name it ("Praxis", "Rebilly")
 	deps    Deps
 	log     zerolog.Logger
 	metrics *Metrics
@@ -191,21 +220,34 @@ const FrontendApp = "frontend"
 
 // New validates cfg and builds a worker.
 func New(cfg Config, deps Deps) (*Worker, error) {
-	if deps.JS == nil || deps.NC == nil || deps.Store == nil || deps.Client == nil || deps.Registry == nil {
+	setDefaults(&cfg)
+	proto, ok := protocolFor(cfg.Provider)
+	if !ok {
+		return nil, fmt.Errorf("worker: provider %q has no worker protocol", cfg.Provider)
+	}
+	if deps.JS == nil || deps.NC == nil || deps.Store == nil || deps.Registry == nil {
+		return nil, errors.New("worker: NATS, JetStream, store and metrics registry are required")
+	}
+	if cfg.Provider == subjects.Praxis && deps.Client == nil {
 		return nil, errors.New("worker: NATS, JetStream, store, Praxis client and metrics registry are required")
 	}
 	if len(cfg.Applications) == 0 {
 		return nil, errors.New("worker: no applications configured")
 	}
-	setDefaults(&cfg)
 	if cfg.ClaimTTL <= 0 || cfg.MaxInFlight < 1 || cfg.MaxAttempts < 1 {
 		return nil, errors.New("worker: claim TTL, max in flight and max attempts must be positive")
 	}
 	if err := cfg.CheckTimings(); err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
-	w := &Worker{cfg: cfg, deps: deps, log: deps.Log.With().Str("component", "worker").Logger(),
-		metrics: NewMetrics(deps.Registry, cfg.Applications...), apps: make(map[string]*appState),
+	for _, a := range cfg.Applications {
+		if cfg.Provider == subjects.Rebilly && a.Rebilly == nil {
+			return nil, fmt.Errorf("worker: application %q has no Rebilly client", a.Name)
+		}
+	}
+	w := &Worker{cfg: cfg, prov: cfg.Provider, proto: proto, who: providerTitle(cfg.Provider),
+		deps: deps, log: deps.Log.With().Str("component", "worker").Str("provider", cfg.Provider.String()).Logger(),
+		metrics: newMetrics(deps.Registry, cfg.Provider, proto.lookup, cfg.Applications...), apps: make(map[string]*appState),
 		tracer: telemetry.Tracer(deps.Tracing), tracing: telemetry.Enabled(deps.Tracing)}
 	for _, a := range cfg.Applications {
 		if a.Name == FrontendApp {
@@ -221,6 +263,9 @@ func New(cfg Config, deps Deps) (*Worker, error) {
 }
 
 func setDefaults(c *Config) {
+	if c.Provider == "" {
+		c.Provider = subjects.Praxis
+	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 64
 	}
@@ -302,9 +347,9 @@ func ConsumerConfig(c Config) jetstream.ConsumerConfig {
 		maxDeliver = -1
 	}
 	return jetstream.ConsumerConfig{
-		Durable:       subjects.ConsumerWorker,
-		Description:   "praxis-adapter workers: one command, one Praxis effect",
-		FilterSubject: subjects.AllCommands,
+		Durable:       c.Provider.WorkerConsumer(),
+		Description:   "praxis-adapter workers: one command, one " + providerTitle(c.Provider) + " effect",
+		FilterSubject: c.Provider.AllCommands(),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       c.AckWait,
 		MaxDeliver:    maxDeliver,
@@ -318,7 +363,7 @@ func ConsumerConfig(c Config) jetstream.ConsumerConfig {
 func (w *Worker) Run(ctx context.Context) error {
 	cons, err := w.deps.JS.CreateOrUpdateConsumer(ctx, subjects.StreamCommands, ConsumerConfig(w.cfg))
 	if err != nil {
-		return fmt.Errorf("worker: ensure consumer %s: %w", subjects.ConsumerWorker, err)
+		return fmt.Errorf("worker: ensure consumer %s: %w", w.prov.WorkerConsumer(), err)
 	}
 	// Handlers outlive ctx by up to DrainTimeout, so a Praxis call that is
 	// under way finishes instead of becoming an unknown outcome.
@@ -420,4 +465,15 @@ func encodeStored(fp string, result []byte) []byte {
 	b = append(b, `,"result":`...)
 	b = append(b, result...)
 	return append(b, '}')
+}
+
+// providerTitle names a provider as results and reasons spell it.
+func providerTitle(p subjects.Provider) string {
+	switch p {
+	case "", subjects.Praxis:
+		return "Praxis"
+	case subjects.Rebilly:
+		return "Rebilly"
+	}
+	return p.String()
 }

@@ -89,16 +89,8 @@ func (c *collector) count() int {
 
 func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	t.Helper()
-	e := &env{srv: tu.NATS(t), results: &collector{byID: map[string][]command.Result{}}}
-	e.nc = tu.Connect(t, e.srv)
+	e := newBaseEnv(t, subjects.StreamsConfig{})
 	var err error
-	e.js, err = jetstream.New(e.nc)
-	require.NoError(t, err)
-	require.NoError(t, subjects.EnsureStreams(t.Context(), e.js, subjects.StreamsConfig{}))
-	e.rdb = tu.Redis(t)
-	e.idemPrefix = tu.Prefix(t) + "idem:"
-	e.store, err = idempotency.NewRedis(e.rdb, idempotency.RedisConfig{Prefix: e.idemPrefix, RecordsPrefix: tu.Prefix(t) + "rec:"})
-	require.NoError(t, err)
 
 	// Praxis' notifications go to a receiver that acknowledges everything:
 	// these tests are about commands.
@@ -120,23 +112,47 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	e.setup, err = praxis.NewClient(praxis.ClientConfig{BaseURL: hs.URL, Timeout: 10 * time.Second, LightResponses: true})
 	require.NoError(t, err)
 
-	e.cfg = Config{
-		Applications:  []Application{{Name: appName, Credentials: creds, Locale: "en-GB", ReturnURL: "https://shop.example/return"}},
-		PublicURL:     receiver.URL,
-		MaxInFlight:   32,
-		AckWait:       2 * time.Second,
-		MaxAttempts:   5,
-		RetryBase:     10 * time.Millisecond,
-		RetryMax:      40 * time.Millisecond,
-		ClaimTTL:      2 * time.Second,
-		PraxisTimeout: 300 * time.Millisecond,
-		PullWait:      100 * time.Millisecond,
-		DrainTimeout:  2 * time.Second,
-	}
+	e.cfg = testConfig(Config{
+		Applications: []Application{{Name: appName, Credentials: creds, Locale: "en-GB", ReturnURL: "https://shop.example/return"}},
+		PublicURL:    receiver.URL,
+		MaxInFlight:  32,
+	}, mutate...)
+	e.collect(t, subjects.AllResults)
+	return e
+}
+
+// newBaseEnv starts embedded NATS with the streams and a Redis store.
+func newBaseEnv(t *testing.T, streams subjects.StreamsConfig) *env {
+	t.Helper()
+	e := &env{srv: tu.NATS(t), results: &collector{byID: map[string][]command.Result{}}}
+	e.nc = tu.Connect(t, e.srv)
+	var err error
+	e.js, err = jetstream.New(e.nc)
+	require.NoError(t, err)
+	require.NoError(t, subjects.EnsureStreams(t.Context(), e.js, streams))
+	e.rdb = tu.Redis(t)
+	e.idemPrefix = tu.Prefix(t) + "idem:"
+	e.store, err = idempotency.NewRedis(e.rdb, idempotency.RedisConfig{Prefix: e.idemPrefix, RecordsPrefix: tu.Prefix(t) + "rec:"})
+	require.NoError(t, err)
+	return e
+}
+
+// testConfig gives c the tests' short timings, then applies mutate.
+func testConfig(c Config, mutate ...func(*Config)) Config {
+	c.AckWait, c.MaxAttempts = 2*time.Second, 5
+	c.RetryBase, c.RetryMax = 10*time.Millisecond, 40*time.Millisecond
+	c.ClaimTTL, c.PraxisTimeout = 2*time.Second, 300*time.Millisecond
+	c.PullWait, c.DrainTimeout = 100*time.Millisecond, 2*time.Second
 	for _, m := range mutate {
-		m(&e.cfg)
+		m(&c)
 	}
-	sub, err := e.nc.Subscribe(subjects.AllResults, func(m *nats.Msg) {
+	return c
+}
+
+// collect gathers every result published on subject.
+func (e *env) collect(t *testing.T, subject string) {
+	t.Helper()
+	sub, err := e.nc.Subscribe(subject, func(m *nats.Msg) {
 		var r command.Result
 		if json.Unmarshal(m.Data, &r) == nil {
 			e.results.add(r)
@@ -145,7 +161,6 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = sub.Unsubscribe() })
 	require.NoError(t, e.nc.Flush())
-	return e
 }
 
 // start runs one worker on its own connection until the test ends.

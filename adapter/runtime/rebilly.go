@@ -15,6 +15,7 @@ import (
 	"github.com/praxis-adapter/praxis-adapter/adapter/config"
 	"github.com/praxis-adapter/praxis-adapter/adapter/rebilly"
 	"github.com/praxis-adapter/praxis-adapter/adapter/rebilly/rebillysim"
+	"github.com/praxis-adapter/praxis-adapter/adapter/worker"
 	"github.com/praxis-adapter/praxis-adapter/ingress"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
@@ -158,10 +159,36 @@ func (r *Runtime) ingressRebillyApps() ([]ingress.RebillyApplication, error) {
 	return out, nil
 }
 
-// startRebillyWorker starts the worker of the Rebilly applications.
+// startRebillyWorker starts the worker of the Rebilly applications: the
+// same core as Praxis' (claims, leases, lookups before any repeat,
+// results, dead letters), with Rebilly's protocol.
 func (r *Runtime) startRebillyWorker(ctx context.Context, js jetstream.JetStream) error {
-	if len(r.cfg.ApplicationsOf(subjects.Rebilly)) == 0 {
+	rebillyApps := r.cfg.ApplicationsOf(subjects.Rebilly)
+	if len(rebillyApps) == 0 {
 		return nil
 	}
-	return errors.New("rebilly worker: not wired yet")
+	clients, err := r.rebillyClients()
+	if err != nil {
+		return err
+	}
+	apps := make([]worker.Application, 0, len(rebillyApps))
+	for _, a := range rebillyApps {
+		apps = append(apps, worker.Application{Name: a.Name, Rebilly: clients[a.Name], WebsiteID: a.Rebilly.WebsiteID,
+			ReturnURL: a.ReturnURL, RateLimit: a.RateLimit, Burst: a.Burst, AllowedReturnURLs: a.AllowedReturnURLs})
+	}
+	wcfg := r.workerConfig()
+	wcfg.Provider, wcfg.Applications = subjects.Rebilly, apps
+	// The provider call's timeout sets the call lease and the settle
+	// window's floor, whichever provider it is.
+	wcfg.PraxisTimeout = r.cfg.Rebilly.Timeout
+	if wcfg.SettleWindow < 2*wcfg.PraxisTimeout {
+		wcfg.SettleWindow = 2 * wcfg.PraxisTimeout
+	}
+	w, err := worker.New(wcfg, worker.Deps{NC: r.wrkNC, JS: js, Store: r.store, Log: r.log, Registry: r.reg, Tracing: r.tracing})
+	if err != nil {
+		return fmt.Errorf("rebilly worker: %w", err)
+	}
+	r.rebWrk = w
+	r.goRun(ctx, "rebilly-worker", w.Run)
+	return nil
 }

@@ -86,6 +86,7 @@ type Runtime struct {
 	ingHTTP  *http.Server
 	ingURL   string
 	wrk      *worker.Worker
+	rebWrk   *worker.Worker
 	console  *console.Console
 	admin    *http.Server
 	adminURL string

@@ -47,7 +47,13 @@ type Options struct {
 	AppYAML string
 	// Log receives the process's logs; zero: testutil.Logger(t).
 	Log *zerolog.Logger
+	// Rebilly adds the Rebilly application RebillyApp, served by the
+	// built-in Rebilly simulator.
+	Rebilly bool
 }
+
+// RebillyApp is the Rebilly application of Options.Rebilly.
+const RebillyApp = "shop"
 
 // Start runs a process until the test ends.
 func Start(t *testing.T, o Options) *Process {
@@ -57,14 +63,15 @@ nats:
   embedded: {listen: "127.0.0.1:0", store_dir: %q}
 ingress: {listen: "127.0.0.1:0"}
 admin: {listen: "127.0.0.1:0"}
-simulator: {listen: "127.0.0.1:0", resend_delay: 50ms}
+simulator: {listen: "127.0.0.1:0", rebilly_listen: "127.0.0.1:0", resend_delay: 50ms}
 applications:
   - name: sandbox
     merchant_id: Test-Integration-Merchant
     application_key: Sandbox
     return_url: https://shop.example/return
 %s
-%s`, t.TempDir(), indent(o.AppYAML, "    "), o.ExtraYAML)
+%s
+%s`, t.TempDir(), indent(o.AppYAML, "    "), rebillyApp(o.Rebilly), o.ExtraYAML)
 	env := map[string]string{"PRAXIS_LOG_LEVEL": "debug"}
 	if o.Redis {
 		tu.Redis(t) // skips, or fails under CI, with a clear message
@@ -77,7 +84,7 @@ applications:
 	if o.Log != nil {
 		log = *o.Log
 	}
-	rt, err := runtime.Start(t.Context(), cfg, runtime.Roles{Ingress: true, Worker: true, Simulator: true}, log)
+	rt, err := runtime.Start(t.Context(), cfg, runtime.Roles{Ingress: true, Worker: true, Simulator: true, RebillySimulator: o.Rebilly}, log)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		// The process's own shutdown_timeout, as in production: the worker
@@ -95,6 +102,16 @@ applications:
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 	return &Process{RT: rt, Config: cfg, NC: nc, JS: js, NATSURL: url}
+}
+
+func rebillyApp(on bool) string {
+	if !on {
+		return ""
+	}
+	return `  - name: ` + RebillyApp + `
+    provider: rebilly
+    return_url: https://shop.example/return
+    rebilly: {organization_id: org_sim, website_id: web-1, webhook: {username: rebilly}}`
 }
 
 func indent(s, prefix string) string {
@@ -119,11 +136,18 @@ func (p *Process) Send(t *testing.T, name, body string) command.Result {
 // the frontend pseudo-application) and waits for its result.
 func (p *Process) SendTo(t *testing.T, app, name, body string) command.Result {
 	t.Helper()
+	return p.SendVia(t, subjects.Praxis, app, name, body)
+}
+
+// SendVia publishes a command on <provider>.commands.<app>.<name> and
+// waits for its result.
+func (p *Process) SendVia(t *testing.T, provider subjects.Provider, app, name, body string) command.Result {
+	t.Helper()
 	inbox := nats.NewInbox()
 	sub, err := p.NC.SubscribeSync(inbox)
 	require.NoError(t, err)
 	defer func() { _ = sub.Unsubscribe() }()
-	msg := &nats.Msg{Subject: subjects.Command(app, name), Data: []byte(body), Header: nats.Header{}}
+	msg := &nats.Msg{Subject: provider.Command(app, name), Data: []byte(body), Header: nats.Header{}}
 	msg.Header.Set(worker.HeaderReplyTo, inbox)
 	_, err = p.JS.PublishMsg(t.Context(), msg)
 	require.NoError(t, err)

@@ -50,7 +50,7 @@ func TestREADMEDemo(t *testing.T) {
 	run := exec.CommandContext(ctx, "make", "run")
 	run.Dir = "../.."
 	run.Env = append(cleanEnv(), "PRAXIS_EMBEDDED_NATS_LISTEN=127.0.0.1:0", "PRAXIS_INGRESS_LISTEN=127.0.0.1:0", "PRAXIS_ADMIN_LISTEN=127.0.0.1:0",
-		"PRAXIS_SIM_LISTEN=127.0.0.1:0", "PRAXIS_EMBEDDED_NATS_DIR="+t.TempDir())
+		"PRAXIS_SIM_LISTEN=127.0.0.1:0", "REBILLY_SIM_LISTEN=127.0.0.1:0", "PRAXIS_EMBEDDED_NATS_DIR="+t.TempDir())
 	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	run.Stderr = &tailWriter{t: t}
 	stdout, err := run.StdoutPipe()
@@ -69,9 +69,13 @@ func TestREADMEDemo(t *testing.T) {
 
 	natsRE := regexp.MustCompile(`NATS\s+(nats://\S+)`)
 	simRE := regexp.MustCompile(`simulator\s+(http://\S+)`)
-	var natsURL, simURL string
+	rsimRE := regexp.MustCompile(`rebilly\s+(http://\S+)`)
+	var natsURL, simURL, rsimURL string
 	banner := bufio.NewScanner(stdout)
-	for banner.Scan() && (natsURL == "" || simURL == "") {
+	for banner.Scan() && (natsURL == "" || simURL == "" || rsimURL == "") {
+		if m := rsimRE.FindStringSubmatch(banner.Text()); m != nil {
+			rsimURL = m[1]
+		}
 		if m := natsRE.FindStringSubmatch(banner.Text()); m != nil {
 			natsURL = m[1]
 		}
@@ -81,6 +85,7 @@ func TestREADMEDemo(t *testing.T) {
 	}
 	require.NotEmpty(t, natsURL, "make run printed where NATS listens")
 	require.NotEmpty(t, simURL, "make run printed where the simulator listens")
+	require.NotEmpty(t, rsimURL, "make run printed where the Rebilly simulator listens")
 	go func() { // keep draining the banner
 		for banner.Scan() {
 		}
@@ -90,7 +95,7 @@ func TestREADMEDemo(t *testing.T) {
 	// the whole group when the script is done.
 	demo := exec.CommandContext(ctx, "bash", "-c", "set -euo pipefail\n"+block)
 	demo.Dir = "../.."
-	demo.Env = append(cleanEnv(), "NATS_URL="+natsURL, "SIM="+simURL)
+	demo.Env = append(cleanEnv(), "NATS_URL="+natsURL, "SIM="+simURL, "RSIM="+rsimURL)
 	demo.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var buf syncBuffer
 	demo.Stdout, demo.Stderr = &buf, &buf
@@ -112,6 +117,8 @@ func TestREADMEDemo(t *testing.T) {
 		`"outcome": "ok"`,
 		"praxis.events.sandbox.refund.approved ",
 		"praxis.ledger.sandbox.deposit.reversed ",
+		"rebilly.events.shop.deposit.approved ",
+		"rebilly.ledger.shop.deposit.credited ",
 	} {
 		assert.Contains(t, out, want)
 	}
@@ -124,7 +131,7 @@ func cleanEnv() []string {
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "NATS_URL", "REDIS_URL", "PRAXIS_BASE_URL", "PRAXIS_CONFIG", "SIM":
+		case "NATS_URL", "REDIS_URL", "PRAXIS_BASE_URL", "PRAXIS_CONFIG", "SIM", "REBILLY_BASE_URL", "RSIM":
 			continue
 		}
 		env = append(env, kv)

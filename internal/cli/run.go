@@ -15,14 +15,24 @@ import (
 	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
 
-// demoConfig is what `run` uses without a config file: one application
-// with the credentials of Praxis' documentation, served by the simulator.
+// demoConfig is what `run` uses without a config file: a Praxis
+// application with the credentials of Praxis' documentation and a Rebilly
+// application, each served by its provider's simulator.
 const demoConfig = `
 applications:
   - name: sandbox
     merchant_id: Test-Integration-Merchant
     application_key: Sandbox
     return_url: https://shop.example/return
+  - name: shop
+    provider: rebilly
+    return_url: https://shop.example/return
+    rebilly:
+      organization_id: org_sim
+      website_id: shop-web
+      # The simulator's webhooks carry Basic credentials; run makes up the
+      # password for each process.
+      webhook: {username: rebilly}
 ledger:
   # The demo shows a forged notification refused within seconds.
   recheck_horizon: 5s
@@ -99,7 +109,7 @@ func serve(ctx context.Context, env *Env, cfg *config.Config, roles runtime.Role
 	}
 	ep := rt.Endpoints()
 	log.Info().Str("nats", ep.NATS).Str("store", ep.Store).Str("ingress", ep.Ingress).Str("admin", ep.Admin).
-		Str("simulator", ep.Simulator).Str("console", ep.Console).Msg("praxis-adapter started")
+		Str("simulator", ep.Simulator).Str("rebilly_simulator", ep.RebillySimulator).Str("console", ep.Console).Msg("praxis-adapter started")
 	if banner {
 		printBanner(env.Stdout, ep)
 	}
@@ -129,6 +139,7 @@ praxis-adapter is running (one process).
   ingress     %s   (Praxis webhooks: /praxis/notification, /praxis/validation, /praxis/customer-sync, /praxis/subscription)
   admin       %s/metrics   health %s/healthz   ready %s/readyz   (operators only)
   simulator   %s   (stands in for Praxis; state at /sim/state)
+  rebilly     %s   (stands in for Rebilly; transactions at /sim/transactions)
   console     %s   (operator console: timeline, dead letters, streams)
 
 Try it, in another terminal (see README.md, "Demo"):
@@ -138,7 +149,7 @@ Try it, in another terminal (see README.md, "Demo"):
   curl -s -X POST %s/sim/sessions/<auth_token from the result>/pay
 
 Stop with Ctrl-C.
-`, ep.NATS, ep.Store, ep.Ingress, ep.Admin, ep.Admin, ep.Admin, orNone(ep.Simulator), consoleOrOff(ep.Console), nats, orNone(ep.Simulator))
+`, ep.NATS, ep.Store, ep.Ingress, ep.Admin, ep.Admin, ep.Admin, orNone(ep.Simulator), orNone(ep.RebillySimulator), consoleOrOff(ep.Console), nats, orNone(ep.Simulator))
 }
 
 func consoleOrOff(s string) string {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -18,11 +19,13 @@ import (
 )
 
 func runSend(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "send", "[flags] <command> '<json>'\n\nCommands: "+fmt.Sprint(command.Names()))
+	fs := newFlags(env, "send", "[flags] <command> '<json>'\n\nPraxis commands: "+fmt.Sprint(command.Names())+
+		"\nRebilly commands (-provider rebilly): "+fmt.Sprint(command.RebillyNames()))
 	nf := addNATSFlags(fs)
-	app := fs.String("app", "sandbox", "application name (the <app> subject token), or 'frontend' to route by website+currency")
+	providerName := fs.String("provider", "praxis", "the provider whose commands subject to publish on: praxis or rebilly")
+	app := fs.String("app", "", "application name (the <app> subject token; default sandbox for Praxis, shop for Rebilly), or 'frontend' to route Praxis commands by website+currency")
 	timeout := fs.Duration("timeout", 60*time.Second, "how long to wait for the result")
-	get := fs.String("get", "", "print only this field of the result (e.g. auth_token, tid), for scripts")
+	get := fs.String("get", "", "print only this field of the result (e.g. auth_token, tid, rebilly.cashier_id), for scripts")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -31,8 +34,19 @@ func runSend(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("%w: want a command name and its JSON body", errUsage)
 	}
 	name, body := fs.Arg(0), []byte(fs.Arg(1))
-	if _, ok := command.Lookup(name); !ok {
-		return fmt.Errorf("%w: unknown command %q; known: %v", errUsage, name, command.Names())
+	provider, ok := subjects.ParseProvider(*providerName)
+	if !ok {
+		return fmt.Errorf("%w: -provider %q is not praxis or rebilly", errUsage, *providerName)
+	}
+	lookup, names, defaultApp := command.Lookup, command.Names, "sandbox"
+	if provider == subjects.Rebilly {
+		lookup, names, defaultApp = command.RebillyLookup, command.RebillyNames, "shop"
+	}
+	if *app == "" {
+		*app = defaultApp
+	}
+	if _, ok := lookup(name); !ok {
+		return fmt.Errorf("%w: unknown %s command %q; known: %v", errUsage, provider, name, names())
 	}
 	body, id, err := ensureID(body)
 	if err != nil {
@@ -49,7 +63,7 @@ func runSend(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	msg := &nats.Msg{Subject: subjects.Command(*app, name), Data: body, Header: nats.Header{}}
+	msg := &nats.Msg{Subject: provider.Command(*app, name), Data: body, Header: nats.Header{}}
 	msg.Header.Set(worker.HeaderReplyTo, inbox)
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -68,9 +82,7 @@ func runSend(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("result does not decode: %w", err)
 	}
 	if *get != "" {
-		var fields map[string]json.RawMessage
-		_ = json.Unmarshal(reply.Data, &fields)
-		v, ok := fields[*get]
+		v, ok := resultField(reply.Data, *get)
 		if !ok && res.Outcome == command.OutcomeOK {
 			return fmt.Errorf("the result has no field %q", *get)
 		}
@@ -113,4 +125,22 @@ func ensureID(body []byte) ([]byte, string, error) {
 	m["id"], _ = json.Marshal(id)
 	out, err := json.Marshal(m)
 	return out, id, err
+}
+
+// resultField reads a result's field by a dotted path (tid,
+// rebilly.cashier_id).
+func resultField(data []byte, path string) (json.RawMessage, bool) {
+	v := json.RawMessage(data)
+	for _, key := range strings.Split(path, ".") {
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(v, &fields) != nil {
+			return nil, false
+		}
+		next, ok := fields[key]
+		if !ok {
+			return nil, false
+		}
+		v = next
+	}
+	return v, true
 }

@@ -133,64 +133,69 @@ func NewMetrics(reg prometheus.Registerer, apps ...Application) *Metrics {
 	return newMetrics(reg, subjects.Praxis, command.Lookup, apps...)
 }
 
-// newMetrics creates a provider's worker metrics, named
-// <provider>_worker_... (<provider>_worker_<provider>_calls_total for its
-// HTTP calls), so a Praxis and a Rebilly worker share one registry;
+// newMetrics creates a provider's worker metrics. Every provider's worker
+// exports the same series names with a constant provider label, so one
+// dashboard and one set of alerts cover them all; only the provider's own
+// HTTP calls have their own names (praxis_worker_<provider>_calls_total).
 // lookup bounds the command label to the provider's commands.
 func newMetrics(reg prometheus.Registerer, p subjects.Provider, lookup func(string) (command.Spec, bool), apps ...Application) *Metrics {
 	b := bounder{apps: map[string]bool{FrontendApp: true}, lookup: lookup}
-	pre, who := p.String()+"_worker_", providerTitle(p)
+	who := providerTitle(p)
+	reg = prometheus.WrapRegistererWith(prometheus.Labels{"provider": p.String()}, reg)
 	for _, a := range apps {
 		b.apps[a.Name] = true
 	}
 	buckets := []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 	m := &Metrics{
 		Commands: b.NewCounterVec(prometheus.CounterOpts{
-			Name: pre + "commands_total",
+			Name: "praxis_worker_commands_total",
 			Help: "Commands finished, by application, command and outcome (ok, rejected, invalid, failed).",
 		}, []string{"app", "command", "outcome"}),
 		Replays: b.NewCounterVec(prometheus.CounterOpts{
-			Name: pre + "replays_total",
-			Help: "Commands answered from their stored result without calling " + who + " (redelivery or re-publish).",
+			Name: "praxis_worker_replays_total",
+			Help: "Commands answered from their stored result without calling the provider (redelivery or re-publish).",
 		}, []string{"app", "command"}),
 		Retries: b.NewCounterVec(prometheus.CounterOpts{
-			Name: pre + "retries_total",
+			Name: "praxis_worker_retries_total",
 			Help: "Deliveries nak'ed for a later retry, by reason (transient, unknown_outcome, internal).",
 		}, []string{"command", "reason"}),
 		Busy: b.NewCounterVec(prometheus.CounterOpts{
-			Name: pre + "busy_total",
+			Name: "praxis_worker_busy_total",
 			Help: "Deliveries that found their command held by another worker and waited for it.",
 		}, []string{"command"}),
 		ClaimRenewals: b.NewCounterVec(prometheus.CounterOpts{
-			Name: pre + "claim_renewals_total",
+			Name: "praxis_worker_claim_renewals_total",
 			Help: "Periodic renewals of held command claims, by outcome (renewed, lost, error).",
 		}, []string{"command", "outcome"}),
 		DeadLetters: b.NewCounterVec(prometheus.CounterOpts{
-			Name: pre + "dead_letters_total",
+			Name: "praxis_worker_dead_letters_total",
 			Help: "Commands copied to the dead-letter stream, by outcome (invalid, failed).",
 		}, []string{"app", "command", "outcome"}),
 		Reconciliations: b.NewCounterVec(prometheus.CounterOpts{
-			Name: pre + "reconciliations_total",
+			Name: "praxis_worker_reconciliations_total",
 			Help: "Lookups made before repeating a state-changing call, by what they showed (done, not_done, final, unknown).",
 		}, []string{"command", "result"}),
-		PraxisCalls: b.NewCounterVec(prometheus.CounterOpts{
-			Name: pre + p.String() + "_calls_total",
-			Help: who + " HTTP calls by application, endpoint and outcome (success, rejected, transient, unknown).",
-		}, []string{"app", "endpoint", "outcome"}),
-		PraxisDuration: b.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    pre + p.String() + "_call_duration_seconds",
-			Help:    who + " HTTP call latency by endpoint.",
-			Buckets: buckets,
-		}, []string{"endpoint"}),
 		Latency: b.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    pre + "command_latency_seconds",
+			Name:    "praxis_worker_command_latency_seconds",
 			Help:    "From the command's arrival in the stream to its result being published.",
 			Buckets: buckets,
 		}, []string{"command"}),
 		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: pre + "in_flight",
+			Name: "praxis_worker_in_flight",
 			Help: "Commands being processed by this worker.",
 		}),
+	}
+	callsHelp, durationHelp := who+" HTTP calls by application, endpoint and outcome (success, rejected, transient, unknown).", who+" HTTP call latency by endpoint."
+	if p == subjects.Rebilly {
+		m.PraxisCalls = b.NewCounterVec(prometheus.CounterOpts{Name: "praxis_worker_rebilly_calls_total", Help: callsHelp},
+			[]string{"app", "endpoint", "outcome"})
+		m.PraxisDuration = b.NewHistogramVec(prometheus.HistogramOpts{Name: "praxis_worker_rebilly_call_duration_seconds",
+			Help: durationHelp, Buckets: buckets}, []string{"endpoint"})
+	} else {
+		m.PraxisCalls = b.NewCounterVec(prometheus.CounterOpts{Name: "praxis_worker_praxis_calls_total", Help: callsHelp},
+			[]string{"app", "endpoint", "outcome"})
+		m.PraxisDuration = b.NewHistogramVec(prometheus.HistogramOpts{Name: "praxis_worker_praxis_call_duration_seconds",
+			Help: durationHelp, Buckets: buckets}, []string{"endpoint"})
 	}
 	reg.MustRegister(m.Commands, m.Replays, m.Retries, m.Busy, m.ClaimRenewals, m.DeadLetters, m.Reconciliations,
 		m.PraxisCalls, m.PraxisDuration, m.Latency, m.InFlight)

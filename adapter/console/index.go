@@ -315,7 +315,10 @@ func (ix *Index) Start(ctx context.Context) (stop func(), err error) {
 			stopAll()
 		}
 	}()
-	sub, err := ix.nc.QueueSubscribe(subjects.AllCommands, subjects.ConsumerConsoleIndex, func(m *nats.Msg) {
+	// Every provider's commands: they share the work-queue stream, which
+	// admits no other consumer on their subjects.
+	const allCommands = "*.commands.>"
+	sub, err := ix.nc.QueueSubscribe(allCommands, subjects.ConsumerConsoleIndex, func(m *nats.Msg) {
 		x := extract(ix.cfg.Extractors, m.Subject, m.Header, m.Data)
 		id := "cmd:" + m.Subject + ":" + keyValue(x.Keys, KeyCommand) + ":" + m.Header.Get(deadletter.HeaderReplayedFrom)
 		ref := Ref{ID: id, Subject: m.Subject, Time: time.Now().UTC(), Family: x.Family, Label: x.Label, Keys: x.Keys, Fields: x.Fields}
@@ -326,11 +329,11 @@ func (ix *Index) Start(ctx context.Context) (stop func(), err error) {
 		}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("console index subscribe %s: %w", subjects.AllCommands, err)
+		return nil, fmt.Errorf("console index subscribe %s: %w", allCommands, err)
 	}
 	stops = append(stops, func() { _ = sub.Unsubscribe() })
 	if err := ix.nc.FlushTimeout(5 * time.Second); err != nil {
-		return nil, fmt.Errorf("console index subscribe %s: %w", subjects.AllCommands, err)
+		return nil, fmt.Errorf("console index subscribe %s: %w", allCommands, err)
 	}
 	for _, name := range subjects.IndexedStreams() {
 		stream, err := ix.js.Stream(ctx, name)

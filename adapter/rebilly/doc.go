@@ -6,7 +6,11 @@
 // nothing of NATS. The reference is ../shared/rebilly/API.md; the simulator
 // is adapter/rebilly/rebillysim.
 //
-// # How Rebilly maps onto the shared concepts (the wiring plan)
+// # How Rebilly maps onto the shared concepts
+//
+// adapter/worker (rebilly.go), ingress (rebilly.go) and adapter/ledger
+// (rebilly.go) implement what follows; the README's "A second provider:
+// Rebilly" is the user's view of it.
 //
 // Commands (adapter/command names, on the Rebilly provider's command
 // subjects), each at most one effect per command id:
@@ -21,7 +25,7 @@
 //     hosted form, UNCONFIRMED for cashiers).
 //   - transaction.find → GetTransaction (a read; transient is retried).
 //   - refund.create → Refund. No dedupe field: before the call the worker
-//     stores the parent's ChildTransactions in its claim; after an unknown
+//     stores the parent's refunds in a write-once note next to its claim; after an unknown
 //     outcome it calls RefundsOf and counts a new refund child of the
 //     command's amount as done, never repeating the POST.
 //   - payout_request.create → UpsertPayoutRequest with id RequestIDFor(command
@@ -90,8 +94,9 @@
 //     read, from the query, and confirmed by GET.
 //   - Which transaction statuses are terminal: only result decides.
 //   - Digest algorithm: DigestAuth.Algorithm (MD5 default, or SHA-256).
-//   - Hosted cashier URL: a setting the next session adds (the deposit
-//     request's "deposit" link, or a template with the cashierToken).
+//   - Hosted cashier URL: not a documented cashier field; the result
+//     carries the deposit request's "deposit" link (deposit_url) when
+//     Rebilly gives one, and the cashierToken for a merchant's own page.
 //   - A server-side reverse withdrawal endpoint: none is used; cancels are
 //     made one by one with the secret key.
 package rebilly

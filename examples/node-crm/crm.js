@@ -32,7 +32,9 @@ export const STREAMS = {
 export const subjects = {
   command: (app, name) => `praxis.commands.${app}.${name}`,
   results: (app) => `praxis.results.${app}.>`,
-  ledger: (app) => `praxis.ledger.${app}.>`,
+  // Every provider's instructions for the application (names are unique
+  // across providers; one schema, `provider` says whose).
+  ledger: (app) => `*.ledger.${app}.>`,
   events: (app) => `praxis.events.${app}.>`,
   validation: (app) => `praxis.requests.${app}.validation`,
   customerSync: (app) => `praxis.requests.${app}.customer_sync`,

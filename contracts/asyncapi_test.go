@@ -1,6 +1,7 @@
 package contracts
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/praxis-adapter/praxis-adapter/adapter/command"
 	"github.com/praxis-adapter/praxis-adapter/adapter/lifecycle"
+	"github.com/praxis-adapter/praxis-adapter/adapter/rebilly"
 	"github.com/praxis-adapter/praxis-adapter/adapter/worker"
 	"github.com/praxis-adapter/praxis-adapter/subjects"
 )
@@ -117,6 +119,11 @@ func TestAsyncAPIParameters(t *testing.T) {
 		"%s: components.parameters.eventType.enum must be subjects.EventTypes()", asyncAPIFile)
 	assert.Equal(t, sorted(command.Names()), enum("command"),
 		"%s: components.parameters.command.enum must be command.Names()", asyncAPIFile)
+	assert.Equal(t, sorted(command.RebillyNames()), enum("rebillyCommand"),
+		"%s: components.parameters.rebillyCommand.enum must be command.RebillyNames()", asyncAPIFile)
+	assert.Equal(t, sorted([]string{rebilly.EventDeposit, rebilly.EventAuthorization, rebilly.EventRefund, rebilly.EventPayout,
+		rebilly.EventOther, rebilly.EventWithdrawal}), enum("rebillyEventType"),
+		"%s: components.parameters.rebillyEventType.enum must be adapter/rebilly's event types", asyncAPIFile)
 
 	assert.Equal(t, sorted(lifecycle.Kinds()), enum("ledgerKind"),
 		"%s: components.parameters.ledgerKind.enum must be lifecycle.Kinds()", asyncAPIFile)
@@ -128,32 +135,69 @@ func TestAsyncAPIParameters(t *testing.T) {
 	assert.Contains(t, desc, worker.FrontendApp, "%s: components.parameters.commandApp must name the front-end token %q", asyncAPIFile, worker.FrontendApp)
 }
 
-// TestAsyncAPICommandMessages: the commands channel has one message per
-// command, named like it, whose payload is the command's schema.
+// TestAsyncAPICommandMessages: each provider's commands channel has one
+// message per command of that provider's registry, named like it, whose
+// payload is the command's schema.
 func TestAsyncAPICommandMessages(t *testing.T) {
 	doc := asyncAPIDocument(t)
-	var id string
-	for cid, ch := range channels(t, doc) {
-		if ch["address"] == subjects.Root+".commands.{app}.{command}" {
-			id = cid
-		}
+	for _, tc := range []struct {
+		provider subjects.Provider
+		names    []string
+		schema   string // the payload file of command <name>: schema + name + ".json"
+	}{
+		{subjects.Praxis, command.Names(), "./schemas/command."},
+		{subjects.Rebilly, command.RebillyNames(), "./schemas/rebilly.command."},
+	} {
+		t.Run(tc.provider.String(), func(t *testing.T) {
+			addr := tc.provider.String() + ".commands.{app}.{command}"
+			var id string
+			for cid, ch := range channels(t, doc) {
+				if ch["address"] == addr {
+					id = cid
+				}
+			}
+			require.NotEmpty(t, id, "%s: no channel with address %s", asyncAPIFile, addr)
+			msgs := object(doc, "channels", id, "messages")
+			var names []string
+			for name := range msgs {
+				names = append(names, name)
+			}
+			sort.Strings(names)
+			want := append([]string(nil), tc.names...)
+			sort.Strings(want)
+			assert.Equal(t, want, names, "%s: channel %s must have one message per %s command", asyncAPIFile, id, tc.provider)
+			for _, name := range tc.names {
+				m := deref(t, doc, msgs[name])
+				require.NotNil(t, m, "%s: channel %s: message %s is missing", asyncAPIFile, id, name)
+				assert.Equal(t, name, m["name"], "%s: channel %s: message %s: name must be the command name", asyncAPIFile, id, name)
+				assert.Equal(t, tc.schema+name+".json", object(m, "payload")["$ref"],
+					"%s: channel %s: message %s: payload must be %s%s.json", asyncAPIFile, id, name, tc.schema, name)
+			}
+		})
 	}
-	require.NotEmpty(t, id, "%s: no commands channel", asyncAPIFile)
-	msgs := object(doc, "channels", id, "messages")
-	var names []string
-	for name := range msgs {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	want := append([]string(nil), command.Names()...)
-	sort.Strings(want)
-	assert.Equal(t, want, names, "%s: channel %s must have one message per command in command.Specs()", asyncAPIFile, id)
-	for _, name := range command.Names() {
-		m := deref(t, doc, msgs[name])
-		require.NotNil(t, m, "%s: channel %s: message %s is missing", asyncAPIFile, id, name)
-		assert.Equal(t, name, m["name"], "%s: message %s: name must be the command name", asyncAPIFile, name)
-		assert.Equal(t, "./schemas/command."+name+".json", object(m, "payload")["$ref"],
-			"%s: message %s: payload must be ./schemas/command.%s.json", asyncAPIFile, name, name)
+}
+
+// TestAsyncAPIRebillyEvent: the Rebilly event message's examples are what
+// the ingress publishes: the Nats-Msg-Id is the CloudEvents id, and data
+// is valid against the schema its dataschema names.
+func TestAsyncAPIRebillyEvent(t *testing.T) {
+	doc := asyncAPIDocument(t)
+	s := loadSchemas(t)
+	m := object(doc, "components", "messages", "rebillyEvent")
+	require.NotNil(t, m, "%s: components.messages.rebillyEvent is missing", asyncAPIFile)
+	assert.Equal(t, "./schemas/cloudevent.rebilly.json", object(m, "payload")["$ref"], "%s: rebillyEvent payload", asyncAPIFile)
+	examples := asSlice(m["examples"])
+	require.NotEmpty(t, examples, "%s: rebillyEvent needs examples", asyncAPIFile)
+	for i, ex := range examples {
+		e := asMap(ex)
+		payload := asMap(e["payload"])
+		assert.Equal(t, payload["id"], asMap(e["headers"])["Nats-Msg-Id"], "%s: rebillyEvent examples[%d]: Nats-Msg-Id must be the CloudEvents id", asyncAPIFile, i)
+		dataschema, _ := payload["dataschema"].(string)
+		name, ok := strings.CutPrefix(dataschema, SchemaIDBase)
+		require.True(t, ok, "%s: rebillyEvent examples[%d]: dataschema %q is not one of the contracts", asyncAPIFile, i, dataschema)
+		data, err := json.Marshal(payload["data"])
+		require.NoError(t, err)
+		assert.NoError(t, s.validate(strings.TrimSuffix(name, ".json"), data), "%s: rebillyEvent examples[%d].payload.data must be valid against %s", asyncAPIFile, i, name)
 	}
 }
 

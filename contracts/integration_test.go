@@ -33,3 +33,14 @@ func TestIntegrationKitNamesExist(t *testing.T) {
 		})
 	}
 }
+
+// TestREADMESubjectTable: the README's "Subjects and streams" table lists
+// every subject family of subjects.Table(), so a newcomer sees every
+// provider's subjects.
+func TestREADMESubjectTable(t *testing.T) {
+	raw, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	for _, e := range subjects.Table() {
+		assert.Contains(t, string(raw), "| `"+e.Pattern+"` |", "README.md: the subjects table needs a row for %s (stream %s)", e.Pattern, e.Stream)
+	}
+}

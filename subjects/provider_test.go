@@ -1,6 +1,7 @@
 package subjects
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -52,5 +53,32 @@ func TestStreamsCarryConfiguredProviders(t *testing.T) {
 	for _, sc := range both {
 		require.Len(t, sc.Subjects, 2, sc.Name)
 		assert.Contains(t, sc.Subjects[1], "rebilly.", sc.Name)
+	}
+}
+
+// TestTableStreams: every family in Table is stored where StreamOf says
+// (none for request/reply), its provider is a known one, and no pattern is
+// listed twice, so the documents checked against Table describe the
+// streams the code creates.
+func TestTableStreams(t *testing.T) {
+	seen := map[string]bool{}
+	for _, e := range Table() {
+		assert.False(t, seen[e.Pattern], "Table lists %s twice", e.Pattern)
+		seen[e.Pattern] = true
+		_, err := ProviderOf(e.Pattern)
+		assert.NoError(t, err, e.Pattern)
+		assert.Equal(t, e.Stream, StreamOf(e.Pattern), "Table: %s must be in the stream StreamOf names", e.Pattern)
+		assert.NotEmpty(t, e.Publisher, e.Pattern)
+		assert.NotEmpty(t, e.Consumer, e.Pattern)
+		assert.NotEmpty(t, e.Payload, e.Pattern)
+	}
+	for _, p := range Providers() {
+		for _, family := range []string{"events", "commands", "results", "dlq", "ledger"} {
+			found := false
+			for pattern := range seen {
+				found = found || strings.HasPrefix(pattern, p.String()+"."+family+".")
+			}
+			assert.True(t, found, "Table has no %s.%s family", p, family)
+		}
 	}
 }

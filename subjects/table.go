@@ -39,6 +39,20 @@ func Table() []Entry {
 			"the audit record of a decision and what it booked"},
 		{Root + ".audit.<app>." + AuditConsole, StreamAudit, "operator console", "auditors, the console's timeline",
 			"an operator action: {time, who, action, why, outcome, ...}"},
+
+		// Rebilly has the five families every provider has (see Provider),
+		// in the same streams; no requests, review or audit of its own.
+		{Rebilly.String() + ".events.<app>.<type>.<status>", StreamEvents, "ingress",
+			"ledger (durable " + Rebilly.LedgerConsumer() + "), CRM, any subscriber",
+			"CloudEvent; data = Rebilly's own GET body (transaction or payout request), byte for byte"},
+		{Rebilly.String() + ".commands.<app>.<command>", StreamCommands, "CRM", "worker (durable " + Rebilly.WorkerConsumer() + ")",
+			"a Rebilly command: {id, ...fields}"},
+		{Rebilly.String() + ".results.<app>.<command>", StreamResults, "worker", "CRM",
+			"a command result: {id, outcome, provider: rebilly, rebilly: {...}, ...}"},
+		{Rebilly.String() + ".dlq.<app>.<command>", StreamDLQ, "worker", "operators (praxis-adapter dlq)",
+			"the refused command, byte for byte; the same Praxis-Dlq-* headers name the reason"},
+		{Rebilly.String() + ".ledger.<app>.<kind>", StreamLedger, "ledger", "the merchant's ledgers (" + AnyLedger + " takes every provider's)",
+			"a ledger instruction with provider rebilly: one per money movement"},
 	}
 }
 

@@ -33,6 +33,11 @@ func TestRunSchema(t *testing.T) {
 			require.NoError(t, json.Unmarshal([]byte(out), &v), "prints the JSON Schema")
 			assert.Equal(t, "cashier.session command", v["title"])
 		}},
+		{"a Rebilly schema", []string{"rebilly.command.cashier.create.json"}, false, func(t *testing.T, out string) {
+			var v map[string]any
+			require.NoError(t, json.Unmarshal([]byte(out), &v), "prints the JSON Schema")
+			assert.Equal(t, "cashier.create command (Rebilly)", v["title"])
+		}},
 		{"asyncapi", []string{"asyncapi"}, false, func(t *testing.T, out string) {
 			assert.True(t, strings.HasPrefix(out, "asyncapi: 3.0.0"), "prints the AsyncAPI document")
 		}},

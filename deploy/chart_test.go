@@ -1020,8 +1020,8 @@ func TestAlertRules(t *testing.T) {
 		{"webhooks answered -1", `praxis_ingress_requests_total\{[^}]*outcome="` + ingress.OutcomeFailed + `"`},
 		{"dead letters", `praxis_worker_dead_letters_total`},
 		{"DLQ growth", `nats_stream_total_messages\{[^}]*stream_name="` + subjects.StreamDLQ + `"`},
-		{"worker consumer lag", `nats_consumer_num_pending\{[^}]*consumer_name="` + subjects.ConsumerWorker + `"`},
-		{"ledger consumer lag", `nats_consumer_num_pending\{[^}]*consumer_name="` + subjects.ConsumerLedger + `"`},
+		{"worker consumer lag", `nats_consumer_num_pending\{[^}]*consumer_name=~"` + subjects.Praxis.WorkerConsumer() + `\|` + subjects.Rebilly.WorkerConsumer() + `"`},
+		{"ledger consumer lag", `nats_consumer_num_pending\{[^}]*consumer_name=~"` + subjects.Praxis.LedgerConsumer() + `\|` + subjects.Rebilly.LedgerConsumer() + `"`},
 		{"ledger held records", `praxis_ledger_holds_total`},
 		{"ledger suspect records", `praxis_ledger_suspects_total`},
 		{"claim renewals failing", `praxis_worker_claim_renewals_total`},
@@ -1120,7 +1120,7 @@ func checkPromQL(t *testing.T, where, expr string, metrics map[string]metricDef,
 	require.Positive(t, found, "%s: the expression reads no known series: %s", where, expr)
 	valid := map[string]map[string]bool{
 		"stream_name":   {subjects.StreamEvents: true, subjects.StreamCommands: true, subjects.StreamResults: true, subjects.StreamDLQ: true, subjects.StreamLedger: true},
-		"consumer_name": {subjects.ConsumerWorker: true, subjects.ConsumerLedger: true},
+		"consumer_name": {subjects.ConsumerWorker: true, subjects.ConsumerLedger: true, subjects.Rebilly.WorkerConsumer(): true, subjects.Rebilly.LedgerConsumer(): true},
 	}
 	for _, m := range matcherVals.FindAllStringSubmatch(expr, -1) {
 		for _, v := range strings.Split(m[3], "|") {
@@ -1150,5 +1150,34 @@ func checkPromQL(t *testing.T, where, expr string, metrics map[string]metricDef,
 	}
 	for _, l := range used {
 		assert.True(t, allowed[l], "%s: label %q is not a label of the series read: %s", where, l, expr)
+	}
+}
+
+// TestChartScalesOnRebillyWorkers: worker.keda.rebilly adds a trigger on
+// the Rebilly workers' consumer; without it only praxis-worker is read.
+func TestChartScalesOnRebillyWorkers(t *testing.T) {
+	ch := loadChart(t)
+	for _, tc := range []struct {
+		rebilly bool
+		want    []string
+	}{
+		{false, []string{"consumer: " + subjects.Praxis.WorkerConsumer()}},
+		{true, []string{"consumer: " + subjects.Praxis.WorkerConsumer(), "consumer: " + subjects.Rebilly.WorkerConsumer()}},
+	} {
+		files, err := renderValues(ch, map[string]any{"worker": map[string]any{"keda": map[string]any{"rebilly": tc.rebilly}}})
+		require.NoError(t, err)
+		var so string
+		for name, body := range files {
+			if strings.HasSuffix(name, "worker-scaledobject.yaml") {
+				so = body
+			}
+		}
+		require.NotEmpty(t, so, "the ScaledObject renders")
+		assert.Equal(t, len(tc.want), strings.Count(so, "type: nats-jetstream"), "rebilly=%v", tc.rebilly)
+		for _, w := range tc.want {
+			assert.Contains(t, so, w, "rebilly=%v", tc.rebilly)
+		}
+		var obj map[string]any
+		require.NoError(t, sigsyaml.Unmarshal([]byte(so[strings.Index(so, "apiVersion"):]), &obj), "the ScaledObject is YAML")
 	}
 }

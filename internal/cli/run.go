@@ -147,9 +147,11 @@ Try it, in another terminal (see README.md, "Demo"):
   go run ./cmd/praxis-adapter tail &
   go run ./cmd/praxis-adapter send cashier.session '{"id":"demo-1","intent":"payment","currency":"EUR","amount":2500,"cid":"cust-42","order_id":"order-1","customer_data":{"country":"GB","first_name":"Jane","last_name":"Doe","email":"jane@example.com"}}'
   curl -s -X POST %s/sim/sessions/<auth_token from the result>/pay
+  go run ./cmd/praxis-adapter send -provider rebilly cashier.create '{"id":"demo-4","customer_id":"cust-42","currency":"EUR"}'
+  curl -s -X POST -d '{"amount":1050}' %s/sim/cashiers/<rebilly.cashier_id from the result>/pay
 
 Stop with Ctrl-C.
-`, ep.NATS, ep.Store, ep.Ingress, ep.Admin, ep.Admin, ep.Admin, orNone(ep.Simulator), orNone(ep.RebillySimulator), consoleOrOff(ep.Console), nats, orNone(ep.Simulator))
+`, ep.NATS, ep.Store, ep.Ingress, ep.Admin, ep.Admin, ep.Admin, orNone(ep.Simulator), orNone(ep.RebillySimulator), consoleOrOff(ep.Console), nats, orNone(ep.Simulator), orNone(ep.RebillySimulator))
 }
 
 func consoleOrOff(s string) string {

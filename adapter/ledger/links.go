@@ -36,6 +36,11 @@ func (l *RefundLinks) key(app, orderID string) string {
 	return l.prefix + app + ":refund-order:" + orderID
 }
 
+// depositKey marks a deposit that has at least one linked refund order.
+func (l *RefundLinks) depositKey(app string, depositTID int64) string {
+	return l.prefix + app + ":refunded-deposit:" + strconv.FormatInt(depositTID, 10)
+}
+
 // Link records that the refund with order id orderID refunds depositTID.
 // Repeating it is harmless; linking the order to another deposit is an
 // error (order ids are unique per application in Praxis).
@@ -57,7 +62,26 @@ func (l *RefundLinks) Link(ctx context.Context, app, orderID string, depositTID 
 	if err != nil {
 		return fmt.Errorf("ledger: link refund order %q of %s: %w", orderID, app, err)
 	}
+	// The deposit side, so a chargeback seen before the refund's own
+	// notification waits for it instead of being held as if the refund
+	// were unknown (HasLinkedRefund).
+	if _, err := l.records.PutRecord(ctx, l.depositKey(app, depositTID), []byte("1"), 0, 0); err != nil && !errors.Is(err, idempotency.ErrVersionConflict) {
+		return fmt.Errorf("ledger: link refund order %q of %s: mark its deposit: %w", orderID, app, err)
+	}
 	return nil
+}
+
+// HasLinkedRefund reports whether a refund order was linked to depositTID:
+// the worker sent, or is about to send, a refund of it.
+func (l *RefundLinks) HasLinkedRefund(ctx context.Context, app string, depositTID int64) (bool, error) {
+	_, _, err := l.records.GetRecord(ctx, l.depositKey(app, depositTID))
+	if errors.Is(err, idempotency.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("ledger: refunds linked to deposit %d of %s: %w", depositTID, app, err)
+	}
+	return true, nil
 }
 
 // Lookup returns the deposit a refund order refunds, if linked.

@@ -326,7 +326,7 @@ func (s *Service) book(ctx context.Context, p parsed, meta *jetstream.MsgMetadat
 				return s.fail("refund_link", err)
 			}
 		}
-		if err := s.process(ctx, q, log); err != nil {
+		if err := s.process(ctx, q, meta, log); err != nil {
 			return err
 		}
 	}
@@ -364,7 +364,7 @@ func (s *Service) fail(step string, err error) error {
 }
 
 // process books one event: the outbox loop of the package doc.
-func (s *Service) process(ctx context.Context, p parsed, log zerolog.Logger) error {
+func (s *Service) process(ctx context.Context, p parsed, meta *jetstream.MsgMetadata, log zerolog.Logger) error {
 	in := p.in
 	label := s.appLabel(p.app)
 	if p.badFee != "" {
@@ -384,6 +384,9 @@ func (s *Service) process(ctx context.Context, p parsed, log zerolog.Logger) err
 			s.metrics.Events.WithLabelValues(label, string(res.Outcome)).Inc()
 			return res, nil, false, nil
 		}
+		if err := s.awaitLinkedRefund(ctx, p.app, anchor, res, meta); err != nil {
+			return res, nil, false, err
+		}
 		var extra []outboxEntry
 		for _, h := range res.Holds {
 			r := heldRecord(p.app, anchor, h)
@@ -391,6 +394,35 @@ func (s *Service) process(ctx context.Context, p parsed, log zerolog.Logger) err
 		}
 		return res, extra, true, nil
 	}, func(res lifecycle.Result) { s.observe(label, p.typ, in, res, log) })
+}
+
+// awaitLinkedRefund keeps a chargeback from being held as "partly refunded
+// by refunds not linked to the deposit" while a refund that IS linked to it
+// has simply not reached the ledger yet (a ledger running behind sees the
+// deposit's chargeback first): within the re-check horizon the event is
+// looked up again later, by then with the refund booked, and the chargeback
+// reverses what the refund left. Past the horizon it is held as before.
+func (s *Service) awaitLinkedRefund(ctx context.Context, app string, anchor int64, res lifecycle.Result, meta *jetstream.MsgMetadata) error {
+	for _, h := range res.Holds {
+		if h.Reason != lifecycle.HoldChargebackRemainder {
+			continue
+		}
+		n, stored := 1, s.cfg.Now()
+		if meta != nil {
+			n, stored = int(meta.NumDelivered), meta.Timestamp
+		}
+		if s.cfg.Now().Sub(stored) >= s.cfg.RecheckHorizon && n >= s.cfg.MinRechecks {
+			return nil
+		}
+		linked, err := s.links.HasLinkedRefund(ctx, app, anchor)
+		if err != nil {
+			return s.fail("refund_link", err)
+		}
+		if linked {
+			return &recheckError{reason: "linked_refund_not_seen", delay: s.recheckDelay(n)}
+		}
+	}
+	return nil
 }
 
 // update is updateRecord for a Praxis anchor: step runs the lifecycle on

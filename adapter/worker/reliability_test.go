@@ -124,12 +124,15 @@ func assertOnce(t *testing.T, e *env, p *faultProxy, tg target, r command.Result
 // Praxis, and a waiting duplicate called again. Now the holder renews its
 // claim for as long as it works; the duplicate waits and replays.
 func TestSlowPraxisClaimOutlivesTheCall(t *testing.T) {
-	e, p := newFaultEnv(t, 1500*time.Millisecond, func(c *Config) { c.ClaimTTL = 600 * time.Millisecond })
+	// A 1 s lease renewed every 333 ms: only a stall of about 700 ms
+	// between renewals would lose it (a 600 ms lease lost one once under a
+	// CPU hog, with no second call: the renewal is what this test shows).
+	e, p := newFaultEnv(t, 2*time.Second, func(c *Config) { c.ClaimTTL = time.Second })
 	e.start(t)
 	e.start(t)
 	tgs := e.targets(t, "slow")
 	for _, tg := range tgs {
-		p.push(tg.callKey, step{kind: stepSlow, delay: time.Second}) // longer than the claim TTL, inside the timeout
+		p.push(tg.callKey, step{kind: stepSlow, delay: 1500 * time.Millisecond}) // longer than the claim TTL, inside the timeout
 		e.publish(t, tg.name, tg.body)
 		e.publish(t, tg.name, tg.body) // a re-publish that waits for the holder
 	}

@@ -2,11 +2,8 @@ package ledger
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -115,33 +112,9 @@ func (s *Service) truthInput(p parsed, r *praxis.TransactionResponse) (in lifecy
 	if sess == nil {
 		sess = &praxis.Session{}
 	}
-	in = lifecycle.Input{
-		EventID: p.in.EventID, ApplyKey: p.in.EventID + "#praxis:" + praxis.NormalizeStatus(tx.TransactionStatus), Time: p.in.Time,
-		Type: tx.TransactionType, Status: tx.TransactionStatus, TID: tx.TID, Amount: tx.Amount, Currency: tx.Currency,
-		OrderID: sess.OrderID, CID: sess.CID, PaymentMethod: tx.PaymentMethod,
-	}
-	if tx.WithdrawalRequestID != nil {
-		in.WithdrawalRequestID = *tx.WithdrawalRequestID
-	}
-	in.Request = subjects.EventType(tx.TransactionType, sess.Intent, tx.WithdrawalRequestID != nil, true) == subjects.TypeWithdrawal
-	if raw, ok := tx.Extra["reference_id"]; ok {
-		var ref int64
-		if json.Unmarshal(raw, &ref) == nil && ref > 0 {
-			in.ReferenceTID = ref
-		}
-	}
-	if fee := strings.TrimSpace(string(tx.Fee)); fee != "" {
-		if v, err := strconv.ParseInt(fee, 10, 64); err == nil {
-			in.Fee = &v
-		} else {
-			badFee = fee
-		}
-	}
-	name := tx.PaymentProcessor
-	if name == "" {
-		name = tx.Gateway
-	}
-	in.Processor = s.cfg.Processors.Name(name)
+	in, badFee = transactionInput(tx, sess, s.cfg.Processors)
+	in.EventID, in.Time = p.in.EventID, p.in.Time
+	in.ApplyKey = p.in.EventID + "#praxis:" + praxis.NormalizeStatus(tx.TransactionStatus)
 	if in.Status == "" || in.TID <= 0 {
 		return in, "", errors.New("the answer has no transaction status or tid")
 	}

@@ -114,13 +114,29 @@ func parse(subject string, data []byte, mapper *processor.Mapper) (p parsed, ski
 	if sess == nil {
 		sess = &praxis.Session{}
 	}
-	in := lifecycle.Input{
-		EventID: ev.ID, Time: ev.Time, Type: tx.TransactionType, Status: tx.TransactionStatus, TID: tx.TID,
-		Amount: tx.Amount, Currency: tx.Currency, OrderID: sess.OrderID, CID: sess.CID,
-		PaymentMethod: tx.PaymentMethod, Processor: ev.Processor,
-	}
+	in, badFee := transactionInput(tx, sess, mapper)
+	in.EventID, in.Time, p.badFee = ev.ID, ev.Time, badFee
 	if n.Timestamp > 0 {
 		in.Time = time.Unix(n.Timestamp, 0).UTC()
+	}
+	if ev.Processor != "" {
+		in.Processor = ev.Processor
+	}
+	if in.TID <= 0 {
+		return p, false, fmt.Errorf("%w: event %s: transaction.tid %d is not a positive integer", errUnusable, ev.ID, in.TID)
+	}
+	p.in, p.order = in, sess.OrderID
+	return p, false, nil
+}
+
+// transactionInput is the lifecycle input a Praxis transaction and its
+// session say, read the same way from a notification and from a lookup
+// (the event id, time and apply key are the caller's): a fee that is not
+// an integer is returned as badFee and left out.
+func transactionInput(tx *praxis.Transaction, sess *praxis.Session, mapper *processor.Mapper) (in lifecycle.Input, badFee string) {
+	in = lifecycle.Input{
+		Type: tx.TransactionType, Status: tx.TransactionStatus, TID: tx.TID, Amount: tx.Amount, Currency: tx.Currency,
+		OrderID: sess.OrderID, CID: sess.CID, PaymentMethod: tx.PaymentMethod,
 	}
 	if tx.WithdrawalRequestID != nil {
 		in.WithdrawalRequestID = *tx.WithdrawalRequestID
@@ -137,19 +153,13 @@ func parse(subject string, data []byte, mapper *processor.Mapper) (p parsed, ski
 		if v, err := strconv.ParseInt(fee, 10, 64); err == nil {
 			in.Fee = &v
 		} else {
-			p.badFee = fee
+			badFee = fee
 		}
 	}
-	if in.Processor == "" {
-		name := tx.PaymentProcessor
-		if name == "" {
-			name = tx.Gateway
-		}
-		in.Processor = mapper.Name(name)
+	name := tx.PaymentProcessor
+	if name == "" {
+		name = tx.Gateway
 	}
-	if in.TID <= 0 {
-		return p, false, fmt.Errorf("%w: event %s: transaction.tid %d is not a positive integer", errUnusable, ev.ID, in.TID)
-	}
-	p.in, p.order = in, sess.OrderID
-	return p, false, nil
+	in.Processor = mapper.Name(name)
+	return in, badFee
 }

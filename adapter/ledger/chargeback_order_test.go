@@ -2,10 +2,7 @@ package ledger
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -13,7 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/praxis-adapter/praxis-adapter/adapter/cloudevent"
 	"github.com/praxis-adapter/praxis-adapter/adapter/praxis"
 	"github.com/praxis-adapter/praxis-adapter/adapter/sim"
 	tu "github.com/praxis-adapter/praxis-adapter/internal/testutil"
@@ -50,32 +46,15 @@ func TestChargebackBeforeItsLinkedRefundWaitsForIt(t *testing.T) {
 	// status), then of the chargeback, and only then of the refund tid.
 	var heldRefunds []func()
 	hold := true
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, _ := io.ReadAll(r.Body)
-		n, err := praxis.Decode[praxis.Notification](raw)
-		if err != nil || n.Transaction == nil {
-			http.Error(w, "not a transaction notification", http.StatusBadRequest)
-			return
-		}
-		tx, app := n.Transaction, subjects.AppName(n.ApplicationKey)
-		status := praxis.NormalizeStatus(tx.TransactionStatus)
-		typ := subjects.EventType(tx.TransactionType, n.Session.Intent, tx.WithdrawalRequestID != nil, true)
-		id := fmt.Sprintf("%s:t:%d:%s:%d", app, tx.TID, status, *tx.Amount)
-		data := cloudevent.Append(nil, cloudevent.Fields{ID: id, Source: "praxis/" + app, Type: "praxis." + typ + "." + status,
-			Subject: strconv.FormatInt(tx.TID, 10), Time: time.Now(), Merchant: n.MerchantID, Application: app, Data: raw})
-		publish := func() { e.raw(t, subjects.Event(app, typ, status), data, id) }
+	hook := gatedReceiver(t, e, func(typ string, publish func()) bool {
 		mu.Lock()
+		defer mu.Unlock()
 		if hold && typ == subjects.TypeRefund {
 			heldRefunds = append(heldRefunds, publish)
-			publish = nil
+			return false
 		}
-		mu.Unlock()
-		if publish != nil {
-			publish()
-		}
-		_, _ = fmt.Fprintf(w, `{"status":0,"description":"Ok","version":"1.3","timestamp":%d}`, time.Now().Unix())
-	}))
-	t.Cleanup(hook.Close)
+		return true
+	})
 	drained := func() {
 		t.Helper()
 		tu.Eventually(t, 10*time.Second, 5*time.Millisecond, func() error {

@@ -25,7 +25,11 @@ import (
 // receiver stands in for the ingress (tested in its own package): it turns
 // each simulator notification into the event the ingress publishes, with
 // the ingress's dedup key, and acknowledges it only once stored.
-func receiver(t *testing.T, e *env) *httptest.Server {
+func receiver(t *testing.T, e *env) *httptest.Server { return gatedReceiver(t, e, nil) }
+
+// gatedReceiver is receiver with a gate: gate(typ, publish) may keep an
+// event's publish for later (returning false) instead of storing it now.
+func gatedReceiver(t *testing.T, e *env, gate func(typ string, publish func()) bool) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -43,7 +47,10 @@ func receiver(t *testing.T, e *env) *httptest.Server {
 		id := fmt.Sprintf("%s:t:%d:%s:%d:%d:%s", app, tx.TID, status, *tx.Amount, *tx.ProcessedAmount, tx.Currency)
 		data := cloudevent.Append(nil, cloudevent.Fields{ID: id, Source: "praxis/" + app, Type: "praxis." + typ + "." + status,
 			Subject: strconv.FormatInt(tx.TID, 10), Time: time.Now(), Merchant: n.MerchantID, Application: app, Data: raw})
-		e.raw(t, subjects.Event(app, typ, status), data, id)
+		publish := func() { e.raw(t, subjects.Event(app, typ, status), data, id) }
+		if gate == nil || gate(typ, publish) {
+			publish()
+		}
 		_, _ = fmt.Fprintf(w, `{"status":0,"description":"Ok","version":"1.3","timestamp":%d}`, time.Now().Unix())
 	}))
 	t.Cleanup(srv.Close)
